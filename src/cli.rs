@@ -1,0 +1,96 @@
+//! Command-line types: plain data parsed by clap, validated later.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::answers::Preset;
+
+/// The exit codes, documented in `--help`.
+macro_rules! exit_codes {
+    () => {
+        "Exit codes:
+  0  success
+  1  error: destination, templates, files
+  2  usage: invalid arguments or answers, or answers missing without a terminal
+  3  merge conflicts were left in files (regen, add)"
+    };
+}
+
+/// Scaffold production-grade, horizontally scalable axum API projects.
+#[derive(Debug, Parser)]
+#[command(name = "stanchion", version, after_help = exit_codes!(), propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate a new API project.
+    #[command(after_help = NEW_HELP)]
+    New(NewArgs),
+    /// List the components, what each adds and what it depends on.
+    Components(ComponentsArgs),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+}
+
+const NEW_HELP: &str = concat!(
+    "\
+Answers (for --set and answers files):
+  name, description, database (postgres|sqlite|none), read_replica (bool, postgres only),
+  cache (redis|memory|none), http_cache (bool), rate_limit (redis|memory|none),
+  rate_limit_max (int), rate_limit_window_secs (int), auth (jwt|none), metrics (bool),
+  tracing (bool), openapi (bool), deploy (list of docker, kubernetes, ci)
+
+Precedence: --set > --answers > --preset > terminal prompt > default.
+Without a terminal, every answer must come from those or from --yes.
+
+",
+    exit_codes!()
+);
+
+/// Arguments of `stanchion new`.
+#[derive(Debug, Args, Default)]
+pub struct NewArgs {
+    /// The project name (a valid Cargo package name, lowercase).
+    pub name: Option<String>,
+    /// Where to create the project (default: ./NAME).
+    #[arg(long, value_name = "PATH")]
+    pub dir: Option<PathBuf>,
+    /// Use defaults for every answer not given; never prompt.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Set an answer, e.g. `--set database=postgres` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Read answers from a TOML file (`key = value`, or a `stanchion.toml`).
+    #[arg(long, value_name = "FILE.toml")]
+    pub answers: Option<PathBuf>,
+    /// Start from a named set of answers.
+    #[arg(long, value_enum)]
+    pub preset: Option<Preset>,
+    /// Print the files that would be written, and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write into a non-empty directory (the files replaced are listed first).
+    #[arg(long)]
+    pub force: bool,
+    /// Render from this template directory instead of the built-in templates.
+    #[arg(long, value_name = "DIR")]
+    pub template_dir: Option<PathBuf>,
+}
+
+/// Arguments of `stanchion components`.
+#[derive(Debug, Args)]
+pub struct ComponentsArgs {
+    /// List the components of this template directory instead of the built-in ones.
+    #[arg(long, value_name = "DIR")]
+    pub template_dir: Option<PathBuf>,
+}

@@ -1,0 +1,169 @@
+//! The one error type of stanchion.
+//!
+//! Every failure a user can meet is a variant here, carrying the data needed to say
+//! what happened and what to do next. Messages are lowercase, name paths and keys in
+//! backticks, and end with a `help:` line when there is a next step. Colour is the
+//! binary's business, never the message's.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Everything that can go wrong in stanchion.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A project name that cannot be a Cargo package (or a Kubernetes/Docker name).
+    #[error("invalid project name `{name}`: {reason}{}", help_line(suggestion.as_deref().map(|s| format!("try `{s}` instead"))))]
+    InvalidName {
+        name: String,
+        reason: String,
+        suggestion: Option<String>,
+    },
+
+    /// A `--set` argument that is not of the form `key=value`.
+    #[error(
+        "invalid `--set {arg}`: expected `key=value`\n\nhelp: for example `--set database=postgres`"
+    )]
+    BadSetArgument { arg: String },
+
+    /// An answer key that no question has.
+    #[error("unknown answer `{key}` (from {origin}){}", help_line(suggestion.as_deref().map(|s| format!("did you mean `{s}`? `stanchion new --help` lists the answers"))))]
+    UnknownAnswer {
+        key: String,
+        origin: String,
+        suggestion: Option<String>,
+    },
+
+    /// An answer whose value is not acceptable for its question.
+    #[error("invalid answer `{key} = {value}` (from {origin}): {expected}")]
+    InvalidAnswer {
+        key: String,
+        value: String,
+        origin: String,
+        expected: String,
+    },
+
+    /// An answer given explicitly for a question that does not apply.
+    #[error("answer `{key}` (from {origin}) does not apply: {reason}")]
+    AnswerNotApplicable {
+        key: String,
+        origin: String,
+        reason: String,
+    },
+
+    /// Answers are missing and there is no terminal to ask them on.
+    #[error(
+        "missing answers for {}: no terminal to ask on\n\nhelp: pass `--yes` to accept the defaults, or give them with `--answers FILE.toml` or `--set key=value`",
+        keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+    )]
+    MissingAnswers { keys: Vec<String> },
+
+    /// A required answer (the project name) that has no default.
+    #[error("a project name is required\n\nhelp: run `stanchion new NAME`, or `--set name=NAME`")]
+    MissingName,
+
+    /// An answers file that cannot be read or parsed.
+    #[error("cannot use answers file `{}`: {message}", path.display())]
+    AnswersFile { path: PathBuf, message: String },
+
+    /// The answers select a component whose templates do not exist (yet).
+    #[error(
+        "component `{component}` (chosen by `{answer}`) is not available yet in this template set\n\nhelp: choose another value for `{answer}`, or use `--template-dir` with templates that provide it; `stanchion components` lists what is available"
+    )]
+    ComponentUnavailable { component: String, answer: String },
+
+    /// A component needs another one that the answers do not select.
+    #[error("component `{component}` depends on `{needs}`, which the answers do not select{}", help_line(Some(format!("enable `{needs}` as well"))))]
+    MissingDependency { component: String, needs: String },
+
+    /// A template set (embedded or `--template-dir`) that is malformed.
+    #[error("invalid template set at `{}`: {message}", path.display())]
+    TemplateSet { path: PathBuf, message: String },
+
+    /// A template that failed to render (syntax error, missing variable in strict mode).
+    #[error("cannot render template `{component}/{path}`: {message}")]
+    Render {
+        component: String,
+        path: String,
+        message: String,
+    },
+
+    /// Two components emit the same file.
+    #[error("components `{first}` and `{second}` both generate `{path}`")]
+    FileCollision {
+        path: String,
+        first: String,
+        second: String,
+    },
+
+    /// The target exists and is not empty, and `--force` was not given.
+    #[error("destination `{}` already exists and is not empty\n\nhelp: choose another `--dir`, or pass `--force` to write into it (files it would replace are listed first)", path.display())]
+    TargetNotEmpty { path: PathBuf },
+
+    /// The target exists and is not a directory.
+    #[error("destination `{}` exists and is not a directory", path.display())]
+    TargetNotDirectory { path: PathBuf },
+
+    /// A prompt could not be shown or answered.
+    #[error("cannot ask `{key}`: {source}")]
+    Prompt {
+        key: String,
+        #[source]
+        source: io::Error,
+    },
+
+    /// Reading or writing a file failed.
+    #[error("cannot {action} `{}`: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl Error {
+    /// The process exit code for this error: 2 for usage and answer errors (the
+    /// command line or answers must change), 1 for everything else.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::InvalidName { .. }
+            | Error::BadSetArgument { .. }
+            | Error::UnknownAnswer { .. }
+            | Error::InvalidAnswer { .. }
+            | Error::AnswerNotApplicable { .. }
+            | Error::MissingAnswers { .. }
+            | Error::MissingName => 2,
+            _ => 1,
+        }
+    }
+
+    /// Builds an [`Error::Io`] for `path`.
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// Formats an optional `help:` line, preceded by a blank line.
+fn help_line(help: Option<String>) -> String {
+    help.map(|h| format!("\n\nhelp: {h}")).unwrap_or_default()
+}
+
+/// The closest candidate to `input`, if one is close enough to be a likely typo.
+pub(crate) fn closest<'a>(
+    input: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(input, c), c))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c.to_owned())
+}
+
+/// Result alias used throughout the library.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

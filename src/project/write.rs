@@ -1,0 +1,192 @@
+//! Writing a tree to disk, all or nothing.
+//!
+//! A new project is staged in a temporary directory beside the target and renamed
+//! into place in one step, so an error part-way (a full disk, a permission) leaves
+//! nothing behind. Writing into an existing non-empty directory needs `--force`,
+//! and then the plan lists every file it would replace before anything is written;
+//! each file is staged and renamed over its destination, so none is ever left
+//! half-written.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::tree::Tree;
+
+/// A checked plan to write a tree; nothing has touched the disk yet.
+#[derive(Debug)]
+pub struct WritePlan<'a> {
+    target: PathBuf,
+    tree: &'a Tree,
+    mode: Mode,
+}
+
+#[derive(Debug)]
+enum Mode {
+    /// The target does not exist, or is an empty directory.
+    Fresh,
+    /// The target is a non-empty directory and `--force` was given.
+    Into { overwrites: Vec<String> },
+}
+
+/// Checks that `tree` can be written to `target` (refusing a non-empty directory
+/// unless `force`) and returns the plan.
+pub fn plan_write<'a>(target: &Path, tree: &'a Tree, force: bool) -> Result<WritePlan<'a>> {
+    let mode = match fs::symlink_metadata(target) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Mode::Fresh,
+        Err(e) => return Err(Error::io("inspect", target, e)),
+        Ok(meta) if !meta.is_dir() => {
+            return Err(Error::TargetNotDirectory {
+                path: target.to_owned(),
+            });
+        }
+        Ok(_) => {
+            let mut entries = fs::read_dir(target).map_err(|e| Error::io("read", target, e))?;
+            if entries.next().is_none() {
+                Mode::Fresh
+            } else if !force {
+                return Err(Error::TargetNotEmpty {
+                    path: target.to_owned(),
+                });
+            } else {
+                let overwrites = tree
+                    .iter()
+                    .map(|(p, _)| p)
+                    .filter(|p| target.join(p).exists())
+                    .map(str::to_owned)
+                    .collect();
+                Mode::Into { overwrites }
+            }
+        }
+    };
+    Ok(WritePlan {
+        target: target.to_owned(),
+        tree,
+        mode,
+    })
+}
+
+impl WritePlan<'_> {
+    /// Existing files the plan would replace (only with `--force`).
+    pub fn overwrites(&self) -> &[String] {
+        match &self.mode {
+            Mode::Fresh => &[],
+            Mode::Into { overwrites } => overwrites,
+        }
+    }
+
+    /// Writes the tree.
+    pub fn execute(self) -> Result<()> {
+        match self.mode {
+            Mode::Fresh => write_fresh(&self.target, self.tree),
+            Mode::Into { .. } => write_into(&self.target, self.tree),
+        }
+    }
+}
+
+fn stage(dir: &Path, tree: &Tree) -> Result<()> {
+    for (path, contents) in tree.iter() {
+        let dest = dir.join(path);
+        if let Some(parent) = dest.parent() {
+            fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
+        }
+        fs::write(&dest, contents).map_err(|e| Error::io("write", &dest, e))?;
+    }
+    Ok(())
+}
+
+fn staging_dir(inside: &Path) -> Result<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix(".stanchion-staging-")
+        .tempdir_in(inside)
+        .map_err(|e| Error::io("create a staging directory in", inside, e))
+}
+
+fn write_fresh(target: &Path, tree: &Tree) -> Result<()> {
+    let parent = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&parent).map_err(|e| Error::io("create", &parent, e))?;
+    let staging = staging_dir(&parent)?;
+    stage(staging.path(), tree)?;
+    if target.exists() {
+        // An empty directory: replace it.
+        fs::remove_dir(target).map_err(|e| Error::io("replace", target, e))?;
+    }
+    let staged = staging.keep();
+    fs::rename(&staged, target).map_err(|e| {
+        let _ = fs::remove_dir_all(&staged);
+        Error::io("move the generated project to", target, e)
+    })
+}
+
+fn write_into(target: &Path, tree: &Tree) -> Result<()> {
+    let staging = staging_dir(target)?;
+    stage(staging.path(), tree)?;
+    for (path, _) in tree.iter() {
+        let dest = target.join(path);
+        if let Some(parent) = dest.parent() {
+            fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
+        }
+        fs::rename(staging.path().join(path), &dest).map_err(|e| Error::io("write", &dest, e))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree() -> Tree {
+        let mut t = Tree::new();
+        t.insert("a.txt", "a");
+        t.insert("dir/b.txt", "b");
+        t
+    }
+
+    #[test]
+    fn writes_a_fresh_project_and_leaves_no_staging_behind() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("p");
+        let t = tree();
+        plan_write(&target, &t, false).unwrap().execute().unwrap();
+        assert_eq!(fs::read_to_string(target.join("dir/b.txt")).unwrap(), "b");
+        let names: Vec<_> = fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["p"]);
+    }
+
+    #[test]
+    fn refuses_non_empty_dirs_without_force_and_lists_overwrites_with_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        fs::write(tmp.path().join("a.txt"), "mine").unwrap();
+        let t = tree();
+        assert!(matches!(
+            plan_write(tmp.path(), &t, false),
+            Err(Error::TargetNotEmpty { .. })
+        ));
+        let plan = plan_write(tmp.path(), &t, true).unwrap();
+        assert_eq!(plan.overwrites(), ["a.txt"]);
+        plan.execute().unwrap();
+        assert_eq!(fs::read_to_string(tmp.path().join("a.txt")).unwrap(), "a");
+        let names: Vec<_> = fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+    }
+
+    #[test]
+    fn a_failed_write_leaves_nothing_behind() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("p");
+        let mut t = tree();
+        // A file and a directory with the same path cannot both be written.
+        t.insert("a.txt/c.txt", "c");
+        assert!(plan_write(&target, &t, false).unwrap().execute().is_err());
+        assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 0);
+    }
+}

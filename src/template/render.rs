@@ -1,0 +1,278 @@
+//! Rendering: answers + templates → an in-memory tree. Pure and deterministic.
+//!
+//! Nothing here reads or writes the disk, so `--dry-run`, snapshots and (later)
+//! three-way merges all work on exactly what `new` would write. Handlebars runs in
+//! strict mode — a template that names a variable the context lacks is an error,
+//! not an empty string — and without HTML escaping, since we emit code.
+
+use std::collections::BTreeMap;
+
+use handlebars::Handlebars;
+use serde_json::json;
+
+use super::set::{Component, TemplateSet};
+use crate::answers::{Answers, QUESTIONS};
+use crate::error::{Error, Result};
+
+/// Every component stanchion knows of, whether or not the template set has it,
+/// so templates can test `has.<name>` for any of them.
+pub const KNOWN_COMPONENTS: &[&str] = &[
+    "base",
+    "database",
+    "cache",
+    "http-cache",
+    "rate-limit",
+    "auth",
+    "metrics",
+    "tracing",
+    "openapi",
+    "docker",
+    "kubernetes",
+    "ci",
+];
+
+/// One generated file and the component that owns it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RenderedFile {
+    /// Owning component.
+    pub component: String,
+    /// File contents.
+    pub contents: Vec<u8>,
+}
+
+/// The generated project files, by relative path (`/` separators), sorted.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Rendered {
+    /// Files by path.
+    pub files: BTreeMap<String, RenderedFile>,
+}
+
+/// The components `answers` select, in order, checked against `set`: each must
+/// exist and have its dependencies selected too.
+pub fn select<'a>(set: &'a TemplateSet, answers: &Answers) -> Result<Vec<&'a Component>> {
+    let wanted = answers.components();
+    let mut selected = Vec::new();
+    for (name, answer) in &wanted {
+        let component = set
+            .components
+            .get(name)
+            .ok_or_else(|| Error::ComponentUnavailable {
+                component: name.clone(),
+                answer: (*answer).to_owned(),
+            })?;
+        selected.push(component);
+    }
+    for component in &selected {
+        for needs in &component.manifest.depends_on {
+            if !wanted.iter().any(|(n, _)| n == needs) {
+                return Err(Error::MissingDependency {
+                    component: component.manifest.name.clone(),
+                    needs: needs.clone(),
+                });
+            }
+        }
+    }
+    Ok(selected)
+}
+
+/// The variables templates see.
+pub fn context(set: &TemplateSet, answers: &Answers) -> serde_json::Value {
+    let selected: Vec<String> = answers.components().into_iter().map(|(c, _)| c).collect();
+    let has: serde_json::Map<String, serde_json::Value> = KNOWN_COMPONENTS
+        .iter()
+        .copied()
+        .chain(set.components.keys().map(String::as_str))
+        .map(|c| (c.replace('-', "_"), selected.iter().any(|s| s == c).into()))
+        .collect();
+    let values: serde_json::Map<String, serde_json::Value> = QUESTIONS
+        .iter()
+        .filter_map(|q| {
+            let value = answers
+                .values()
+                .get(q.key)
+                .cloned()
+                .or_else(|| q.default_value())?;
+            Some((q.key.to_owned(), value.to_json()))
+        })
+        .collect();
+    json!({
+        "project_name": answers.name.as_str(),
+        "crate_name": answers.name.crate_name(),
+        "dns_name": answers.name.dns_name(),
+        "description": answers.description,
+        "stanchion_version": env!("CARGO_PKG_VERSION"),
+        "answers": values,
+        "has": has,
+    })
+}
+
+/// Renders the project for `answers` from `set`.
+pub fn render(set: &TemplateSet, answers: &Answers) -> Result<Rendered> {
+    let selected = select(set, answers)?;
+    let context = context(set, answers);
+    let mut hb = Handlebars::new();
+    hb.set_strict_mode(true);
+    hb.register_escape_fn(handlebars::no_escape);
+
+    let mut out = Rendered::default();
+    for component in &selected {
+        let name = &component.manifest.name;
+        for (path, bytes) in &component.files {
+            let fail = |message: String| Error::Render {
+                component: name.clone(),
+                path: path.clone(),
+                message,
+            };
+            let (target, contents) = match path.strip_suffix(".hbs") {
+                Some(target) => {
+                    let source = std::str::from_utf8(bytes)
+                        .map_err(|_| fail("a `.hbs` template must be UTF-8".into()))?;
+                    let rendered = hb
+                        .render_template(source, &context)
+                        .map_err(|e| fail(describe(&e)))?;
+                    (target.to_owned(), rendered.into_bytes())
+                }
+                None => (path.clone(), bytes.clone()),
+            };
+            if let Some(existing) = out.files.get(&target) {
+                return Err(Error::FileCollision {
+                    path: target,
+                    first: existing.component.clone(),
+                    second: name.clone(),
+                });
+            }
+            out.files.insert(
+                target,
+                RenderedFile {
+                    component: name.clone(),
+                    contents,
+                },
+            );
+        }
+    }
+    assemble_manifest(&mut out, &selected)?;
+    Ok(out)
+}
+
+/// A one-line description of a handlebars error, with its line when known.
+fn describe(e: &handlebars::RenderError) -> String {
+    let reason = e.reason().to_string();
+    match e.line_no {
+        Some(line) => format!("line {line}: {reason}"),
+        None => reason,
+    }
+}
+
+/// Adds every selected component's dependency tables to the generated `Cargo.toml`
+/// with toml_edit, merging features when two components declare the same crate.
+fn assemble_manifest(out: &mut Rendered, selected: &[&Component]) -> Result<()> {
+    let Some(file) = out.files.get_mut("Cargo.toml") else {
+        return Err(Error::Render {
+            component: "base".into(),
+            path: "Cargo.toml".into(),
+            message: "the base component must generate a `Cargo.toml`".into(),
+        });
+    };
+    let fail = |message: String| Error::Render {
+        component: file.component.clone(),
+        path: "Cargo.toml".into(),
+        message,
+    };
+    let text = String::from_utf8(file.contents.clone())
+        .map_err(|_| fail("the rendered `Cargo.toml` is not UTF-8".into()))?;
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+        fail(format!("the rendered `Cargo.toml` is invalid: {e}"))
+    })?;
+    for (key, pick) in [
+        (
+            "dependencies",
+            (|c: &Component| &c.manifest.dependencies) as fn(&Component) -> &toml_edit::Table,
+        ),
+        ("dev-dependencies", |c: &Component| {
+            &c.manifest.dev_dependencies
+        }),
+    ] {
+        let mut merged = match doc.remove(key) {
+            Some(toml_edit::Item::Table(t)) => t,
+            Some(_) => return Err(fail(format!("`{key}` must be a table"))),
+            None => toml_edit::Table::new(),
+        };
+        for component in selected {
+            for (name, item) in pick(component).iter() {
+                merge_dependency(&mut merged, name, item).map_err(|m| Error::Render {
+                    component: component.manifest.name.clone(),
+                    path: "component.toml".into(),
+                    message: m,
+                })?;
+            }
+        }
+        if !merged.is_empty() {
+            merged.sort_values();
+            merged.set_implicit(false);
+            doc.insert(key, toml_edit::Item::Table(merged));
+        }
+    }
+    file.contents = doc.to_string().into_bytes();
+    Ok(())
+}
+
+/// Inserts dependency `name`, or unions its features with an existing entry of the
+/// same version.
+fn merge_dependency(
+    table: &mut toml_edit::Table,
+    name: &str,
+    item: &toml_edit::Item,
+) -> std::result::Result<(), String> {
+    let Some(existing) = table.get_mut(name) else {
+        let mut item = item.clone();
+        if let Some(v) = item.as_value_mut() {
+            v.decor_mut().clear();
+        }
+        table.insert(name, item);
+        return Ok(());
+    };
+    let version = |i: &toml_edit::Item| -> Option<String> {
+        i.as_str()
+            .map(str::to_owned)
+            .or_else(|| i.get("version").and_then(|v| v.as_str()).map(str::to_owned))
+    };
+    if version(existing) != version(item) {
+        return Err(format!(
+            "dependency `{name}` is declared with two versions ({:?} and {:?})",
+            version(existing),
+            version(item)
+        ));
+    }
+    let features = |i: &toml_edit::Item| -> Vec<String> {
+        i.get("features")
+            .and_then(|f| f.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut all = features(existing);
+    for f in features(item) {
+        if !all.contains(&f) {
+            all.push(f);
+        }
+    }
+    if all.is_empty() {
+        return Ok(());
+    }
+    if existing.is_str() {
+        let mut inline = toml_edit::InlineTable::new();
+        inline.insert("version", version(existing).unwrap_or_default().into());
+        *existing = toml_edit::value(inline);
+    }
+    let array: toml_edit::Array = all.iter().map(String::as_str).collect();
+    match existing.as_inline_table_mut() {
+        Some(t) => {
+            t.insert("features", array.into());
+        }
+        None => existing["features"] = toml_edit::value(array),
+    }
+    Ok(())
+}
