@@ -13,7 +13,8 @@ macro_rules! exit_codes {
   0  success
   1  error: destination, templates, files
   2  usage: invalid arguments or answers, or answers missing without a terminal
-  3  merge conflicts were left in files (regen, add)"
+  3  merge conflicts were left in files (regen, add)
+  130  interrupted (Ctrl-C)"
     };
 }
 

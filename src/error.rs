@@ -103,6 +103,10 @@ pub enum Error {
     #[error("destination `{}` exists and is not a directory", path.display())]
     TargetNotDirectory { path: PathBuf },
 
+    /// The user pressed Ctrl-C at a prompt.
+    #[error("interrupted; nothing was written")]
+    Interrupted,
+
     /// A prompt could not be shown or answered.
     #[error("cannot ask `{key}`: {source}")]
     Prompt {
@@ -123,7 +127,8 @@ pub enum Error {
 
 impl Error {
     /// The process exit code for this error: 2 for usage and answer errors (the
-    /// command line or answers must change), 1 for everything else.
+    /// command line or answers must change), 130 for Ctrl-C (as shells report a
+    /// SIGINT), 1 for everything else.
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::InvalidName { .. }
@@ -133,6 +138,7 @@ impl Error {
             | Error::AnswerNotApplicable { .. }
             | Error::MissingAnswers { .. }
             | Error::MissingName => 2,
+            Error::Interrupted => 130,
             _ => 1,
         }
     }

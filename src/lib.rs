@@ -86,11 +86,15 @@ fn new(args: &NewArgs) -> Result<()> {
         project::plan_write(dir, &Tree::new(), args.force)?;
     }
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
-    let mut prompter = answers::tty::TerminalPrompter::new(color());
+    let mut terminal = answers::tty::TerminalPrompter::new(color());
+    let mut checked = answers::OnlyAvailable {
+        inner: &mut terminal,
+        available: |c: &str| templates.components.contains_key(c),
+    };
     let fallback = if args.yes {
         Fallback::Defaults
     } else if interactive {
-        Fallback::Ask(&mut prompter)
+        Fallback::Ask(&mut checked)
     } else {
         Fallback::Fail
     };

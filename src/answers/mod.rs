@@ -272,6 +272,11 @@ pub trait Prompter {
     /// Asks `question`, offering `default`, and returns a value that
     /// [`Question::parse`] accepts.
     fn ask(&mut self, question: &Question, default: Option<Value>) -> Result<Value>;
+
+    /// Tells the user something between questions.
+    fn note(&mut self, message: &str) {
+        eprintln!("{message}");
+    }
 }
 
 /// How to fill answers no layer gives.
@@ -356,6 +361,53 @@ pub fn resolve(layers: &[Layer], fallback: Fallback<'_>) -> Result<Answers> {
         _ => Err(Error::MissingAnswers {
             keys: missing.iter().map(|k| (*k).to_owned()).collect(),
         }),
+    }
+}
+
+/// The components that answering `key` with `value` selects.
+pub fn components_for(key: &str, value: &Value) -> Vec<String> {
+    let one = |c: &str| vec![c.to_owned()];
+    match (key, value) {
+        ("database" | "cache" | "rate_limit" | "auth", Value::Str(v)) if v == "none" => vec![],
+        ("database" | "cache" | "auth", Value::Str(_)) => one(key),
+        ("rate_limit", Value::Str(_)) => one("rate-limit"),
+        ("http_cache", Value::Bool(true)) => one("http-cache"),
+        ("metrics" | "tracing" | "openapi", Value::Bool(true)) => one(key),
+        ("deploy", Value::List(items)) => items.clone(),
+        _ => vec![],
+    }
+}
+
+/// A prompter that re-asks when the answer selects a component the template set
+/// does not provide, so an interactive user learns it at once, not at the end.
+pub struct OnlyAvailable<'a, F: Fn(&str) -> bool> {
+    /// The prompter that asks.
+    pub inner: &'a mut dyn Prompter,
+    /// Whether a component is available.
+    pub available: F,
+}
+
+impl<F: Fn(&str) -> bool> Prompter for OnlyAvailable<'_, F> {
+    fn ask(&mut self, question: &Question, default: Option<Value>) -> Result<Value> {
+        loop {
+            let value = self.inner.ask(question, default.clone())?;
+            let parsed = question.parse(&value).unwrap_or_else(|_| value.clone());
+            let missing: Vec<String> = components_for(question.key, &parsed)
+                .into_iter()
+                .filter(|c| !(self.available)(c))
+                .collect();
+            if missing.is_empty() {
+                return Ok(value);
+            }
+            self.inner.note(&format!(
+                "component `{}` is not available yet in this template set; choose another answer",
+                missing.join("`, `")
+            ));
+        }
+    }
+
+    fn note(&mut self, message: &str) {
+        self.inner.note(message);
     }
 }
 
@@ -467,21 +519,8 @@ impl Answers {
     /// it; `base` always comes first.
     pub fn components(&self) -> Vec<(String, &'static str)> {
         let mut out = vec![("base".to_owned(), "name")];
-        let mut add = |on: bool, component: &str, key: &'static str| {
-            if on {
-                out.push((component.to_owned(), key));
-            }
-        };
-        add(self.database != Database::None, "database", "database");
-        add(self.cache != Backend::None, "cache", "cache");
-        add(self.http_cache, "http-cache", "http_cache");
-        add(self.rate_limit.is_some(), "rate-limit", "rate_limit");
-        add(self.auth, "auth", "auth");
-        add(self.metrics, "metrics", "metrics");
-        add(self.tracing, "tracing", "tracing");
-        add(self.openapi, "openapi", "openapi");
-        for d in &self.deploy {
-            out.push((d.clone(), "deploy"));
+        for (key, value) in self.values.iter() {
+            out.extend(components_for(key, value).into_iter().map(|c| (c, key)));
         }
         out
     }

@@ -5,6 +5,8 @@
 //! default pre-selected and invalid input rejected inline by the same
 //! [`Question::parse`] every other source uses.
 
+use std::sync::Once;
+
 use dialoguer::theme::{ColorfulTheme, SimpleTheme, Theme};
 use dialoguer::{Confirm, Input, MultiSelect, Select};
 
@@ -29,12 +31,28 @@ impl TerminalPrompter {
 }
 
 impl Prompter for TerminalPrompter {
+    fn note(&mut self, message: &str) {
+        let _ = console::Term::stderr().write_line(message);
+    }
+
     fn ask(&mut self, q: &Question, default: Option<Value>) -> Result<Value> {
+        // dialoguer hides the cursor while a list is shown; an interrupt would
+        // otherwise leave the user's terminal without one.
+        static HANDLER: Once = Once::new();
+        HANDLER.call_once(|| {
+            let _ = ctrlc::set_handler(|| {
+                let _ = console::Term::stderr().show_cursor();
+                std::process::exit(130);
+            });
+        });
         let theme = self.theme.as_ref();
-        let failed = |e: dialoguer::Error| Error::Prompt {
-            key: q.key.into(),
-            source: match e {
-                dialoguer::Error::IO(io) => io,
+        let failed = |e: dialoguer::Error| match e {
+            dialoguer::Error::IO(io) if io.kind() == std::io::ErrorKind::Interrupted => {
+                Error::Interrupted
+            }
+            dialoguer::Error::IO(io) => Error::Prompt {
+                key: q.key.into(),
+                source: io,
             },
         };
         let value = match q.kind {

@@ -25,6 +25,7 @@ const HEADER: &str = "\
 # How this project was generated. Commit this file together with `.stanchion/`:
 # `stanchion regen` and `stanchion add` read the answers below, and the base
 # copies in `.stanchion/base/`, to merge template updates with your own edits.
+
 ";
 
 /// Whether `path` may hold secrets and so must never be recorded.

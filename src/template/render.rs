@@ -156,7 +156,12 @@ pub fn render(set: &TemplateSet, answers: &Answers) -> Result<Rendered> {
 
 /// A one-line description of a handlebars error, with its line when known.
 fn describe(e: &handlebars::RenderError) -> String {
-    let reason = e.reason().to_string();
+    let reason = match e.reason() {
+        handlebars::RenderErrorReason::MissingVariable(Some(name)) => format!(
+            "`{name}` is not defined; templates can use `project_name`, `crate_name`, `dns_name`, `description`, `stanchion_version`, `answers.<key>` and `has.<component>`"
+        ),
+        other => other.to_string(),
+    };
     match e.line_no {
         Some(line) => format!("line {line}: {reason}"),
         None => reason,

@@ -1,1 +1,9 @@
+//! stanchion's integration tests, in one binary.
 
+mod cli;
+mod e2e;
+mod pairwise;
+mod pty;
+mod snapshots;
+mod support;
+mod templates;

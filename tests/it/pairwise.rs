@@ -1,0 +1,218 @@
+//! Every combination of answers must compile. Trying them all is exponential, so
+//! this harness builds a pairwise-covering set — every value of every question
+//! meets every value of every other question in at least one project — from the
+//! question list itself, keeps only values whose components the embedded
+//! templates provide (so a component becomes covered the moment its templates
+//! land), and runs `cargo check --all-targets` on each.
+
+use std::collections::BTreeSet;
+
+use stanchion::Error;
+use stanchion::answers::{Kind, QUESTIONS, Value};
+
+use crate::support::{answers_from, cargo, render};
+
+/// One dimension of the search: an answer key and the values worth trying.
+#[derive(Debug)]
+struct Dimension {
+    key: String,
+    values: Vec<Value>,
+}
+
+/// Questions whose value changes no code path worth a build of its own.
+const FIXED: &[&str] = &[
+    "name",
+    "description",
+    "rate_limit_max",
+    "rate_limit_window_secs",
+];
+
+fn dimensions() -> Vec<Dimension> {
+    let mut dims = Vec::new();
+    for q in QUESTIONS.iter().filter(|q| !FIXED.contains(&q.key)) {
+        match q.kind {
+            Kind::Choice(choices) => dims.push(Dimension {
+                key: q.key.into(),
+                values: choices.iter().map(|c| Value::Str(c.value.into())).collect(),
+            }),
+            Kind::Bool => dims.push(Dimension {
+                key: q.key.into(),
+                values: vec![Value::Bool(false), Value::Bool(true)],
+            }),
+            // Each option of a multi-choice is its own yes/no dimension.
+            Kind::Multi(choices) => dims.extend(choices.iter().map(|c| Dimension {
+                key: format!("{}:{}", q.key, c.value),
+                values: vec![Value::Bool(false), Value::Bool(true)],
+            })),
+            Kind::Text | Kind::Number { .. } => {}
+        }
+    }
+    dims
+}
+
+/// Turns an assignment of dimension values into answer pairs, dropping answers
+/// that do not apply (a read replica without PostgreSQL).
+fn answer_pairs(dims: &[Dimension], pick: &[usize]) -> Vec<(String, Value)> {
+    let mut pairs = vec![("name".to_owned(), Value::Str("combo".into()))];
+    let mut deploy = Vec::new();
+    for (dim, &i) in dims.iter().zip(pick) {
+        let value = dim.values[i].clone();
+        match dim.key.split_once(':') {
+            Some((_, option)) => {
+                if value == Value::Bool(true) {
+                    deploy.push(option.to_owned());
+                }
+            }
+            None => pairs.push((dim.key.clone(), value)),
+        }
+    }
+    pairs.push(("deploy".into(), Value::List(deploy)));
+    let postgres = pairs
+        .iter()
+        .any(|(k, v)| k == "database" && *v == Value::Str("postgres".into()));
+    pairs.retain(|(k, _)| k != "read_replica" || postgres);
+    pairs
+}
+
+fn renders(pairs: &[(String, Value)]) -> Result<stanchion::tree::Tree, Error> {
+    let borrowed: Vec<(&str, Value)> = pairs.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    render(&answers_from(&borrowed)?)
+}
+
+/// Drops values whose components the templates do not provide yet: each value
+/// is tried alone on top of the defaults (a read replica with PostgreSQL).
+fn available(mut dims: Vec<Dimension>) -> Vec<Dimension> {
+    let defaults: Vec<usize> = dims
+        .iter()
+        .map(|d| {
+            d.values
+                .iter()
+                .position(|v| matches!(v, Value::Bool(false)) || *v == Value::Str("none".into()))
+                .unwrap_or(0)
+        })
+        .collect();
+    let db = dims.iter().position(|d| d.key == "database").unwrap();
+    let postgres = dims[db]
+        .values
+        .iter()
+        .position(|v| *v == Value::Str("postgres".into()))
+        .unwrap();
+    for d in 0..dims.len() {
+        let keep: Vec<Value> = (0..dims[d].values.len())
+            .filter(|&i| {
+                let mut pick = defaults.clone();
+                pick[d] = i;
+                if dims[d].key == "read_replica" {
+                    pick[db] = postgres;
+                }
+                match renders(&answer_pairs(&dims, &pick)) {
+                    Ok(_) => true,
+                    Err(Error::ComponentUnavailable { .. }) => false,
+                    Err(e) => panic!(
+                        "{}={:?} fails to render: {e}",
+                        dims[d].key, dims[d].values[i]
+                    ),
+                }
+            })
+            .map(|i| dims[d].values[i].clone())
+            .collect();
+        dims[d].values = keep;
+    }
+    dims.retain(|d| d.values.len() > 1);
+    dims
+}
+
+/// A greedy pairwise-covering array: rows of value indexes such that every pair
+/// of values of two different dimensions appears in some row.
+fn covering_rows(dims: &[Dimension]) -> Vec<Vec<usize>> {
+    let mut uncovered: BTreeSet<(usize, usize, usize, usize)> = BTreeSet::new();
+    for a in 0..dims.len() {
+        for b in a + 1..dims.len() {
+            for i in 0..dims[a].values.len() {
+                for j in 0..dims[b].values.len() {
+                    uncovered.insert((a, i, b, j));
+                }
+            }
+        }
+    }
+    let mut rows = Vec::new();
+    while let Some(&(a, i, b, j)) = uncovered.iter().next() {
+        let mut row: Vec<Option<usize>> = vec![None; dims.len()];
+        row[a] = Some(i);
+        row[b] = Some(j);
+        for d in 0..dims.len() {
+            if row[d].is_some() {
+                continue;
+            }
+            let gain = |v: usize| {
+                row.iter()
+                    .enumerate()
+                    .filter_map(|(e, x)| x.map(|x| (e, x)))
+                    .filter(|&(e, x)| {
+                        let key = if e < d { (e, x, d, v) } else { (d, v, e, x) };
+                        uncovered.contains(&key)
+                    })
+                    .count()
+            };
+            let best = (0..dims[d].values.len())
+                .max_by_key(|&v| (gain(v), std::cmp::Reverse(v)))
+                .unwrap();
+            row[d] = Some(best);
+        }
+        let row: Vec<usize> = row.into_iter().map(Option::unwrap).collect();
+        for a in 0..dims.len() {
+            for b in a + 1..dims.len() {
+                uncovered.remove(&(a, row[a], b, row[b]));
+            }
+        }
+        rows.push(row);
+    }
+    rows
+}
+
+#[test]
+fn covering_rows_cover_every_pair() {
+    let dims: Vec<Dimension> = (0..5)
+        .map(|d| Dimension {
+            key: format!("d{d}"),
+            values: (0..3).map(Value::Int).collect(),
+        })
+        .collect();
+    let rows = covering_rows(&dims);
+    assert!(
+        rows.len() < 3usize.pow(5) / 10,
+        "far fewer rows than all combinations: {}",
+        rows.len()
+    );
+    for a in 0..5 {
+        for b in a + 1..5 {
+            for i in 0..3 {
+                for j in 0..3 {
+                    assert!(
+                        rows.iter().any(|r| r[a] == i && r[b] == j),
+                        "({a}={i}, {b}={j}) uncovered"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn every_pairwise_combination_of_available_answers_compiles() {
+    let dims = available(dimensions());
+    assert!(!dims.is_empty(), "at least the deploy files vary");
+    let rows = covering_rows(&dims);
+    let tmp = tempfile::tempdir().unwrap();
+    for (n, row) in rows.iter().enumerate() {
+        let pairs = answer_pairs(&dims, row);
+        eprintln!("combination {n}: {pairs:?}");
+        let tree = renders(&pairs).unwrap();
+        let dir = tmp.path().join(format!("combo-{n}"));
+        stanchion::project::plan_write(&dir, &tree, false)
+            .unwrap()
+            .execute()
+            .unwrap();
+        cargo(&dir, &["check", "--all-targets", "--quiet"]);
+    }
+}

@@ -1,0 +1,68 @@
+//! Snapshots of what each preset renders: the file list and every file's
+//! contents (base copies are listed, not repeated). A template change shows up
+//! here as a reviewable diff (`cargo insta review`).
+
+use stanchion::answers::Preset;
+
+use crate::support::{preset_answers, render, stanchion};
+
+/// The whole tree as one reviewable text.
+fn tree_text(preset: Preset) -> String {
+    let answers = preset_answers(preset, "snap-api").and_then(|a| render(&a));
+    let tree = match answers {
+        Ok(tree) => tree,
+        Err(e) => return format!("error: {e}\n"),
+    };
+    let mut text = String::from("# files\n");
+    for (path, contents) in tree.iter() {
+        text.push_str(&format!("{:>7}  {path}\n", contents.len()));
+    }
+    for (path, contents) in tree.iter().filter(|(p, _)| !p.starts_with(".stanchion/")) {
+        text.push_str(&format!("\n# ==== {path} ====\n"));
+        text.push_str(&String::from_utf8_lossy(contents));
+    }
+    text
+}
+
+#[test]
+fn minimal_preset() {
+    insta::assert_snapshot!(tree_text(Preset::Minimal));
+}
+
+#[test]
+fn local_preset() {
+    insta::assert_snapshot!(tree_text(Preset::Local));
+}
+
+#[test]
+fn full_preset() {
+    insta::assert_snapshot!(tree_text(Preset::Full));
+}
+
+#[test]
+fn dry_run_output_with_temp_paths_redacted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let output = stanchion()
+        .args([
+            "new",
+            "snap-api",
+            "--preset",
+            "minimal",
+            "--yes",
+            "--dry-run",
+            "--dir",
+        ])
+        .arg(tmp.path().join("snap-api"))
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let text = format!(
+        "--- stdout\n{}--- stderr\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let tmp_path = regex::escape(&tmp.path().display().to_string());
+    insta::with_settings!({ filters => vec![(tmp_path.as_str(), "[TMP]")] }, {
+        insta::assert_snapshot!(text);
+    });
+}

@@ -1,0 +1,97 @@
+//! Helpers shared by the integration tests: run the binary, render presets in
+//! memory, and build generated projects in one shared target directory.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use stanchion::answers::{self, Answers, Fallback, Layer, Preset, Value};
+use stanchion::template::TemplateSet;
+use stanchion::tree::Tree;
+
+/// The `stanchion` binary, with colour off and a clean environment for answers.
+pub fn stanchion() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("stanchion").expect("binary built");
+    cmd.env("NO_COLOR", "1");
+    cmd
+}
+
+/// Answers for `preset` with project `name`.
+pub fn preset_answers(preset: Preset, name: &str) -> stanchion::Result<Answers> {
+    let layer = Layer {
+        origin: "test".into(),
+        explicit: true,
+        values: [("name".to_owned(), Value::Str(name.into()))].into(),
+    };
+    answers::resolve(&[layer, Layer::from_preset(preset)], Fallback::Defaults)
+}
+
+/// Answers from explicit `key=value` pairs plus defaults.
+pub fn answers_from(pairs: &[(&str, Value)]) -> stanchion::Result<Answers> {
+    let layer = Layer {
+        origin: "test".into(),
+        explicit: true,
+        values: pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect(),
+    };
+    answers::resolve(&[layer], Fallback::Defaults)
+}
+
+/// Renders the full project tree for `answers` from the embedded templates.
+pub fn render(answers: &Answers) -> stanchion::Result<Tree> {
+    stanchion::generate(&TemplateSet::embedded()?, answers)
+}
+
+/// Every file under `dir`, relative, sorted.
+pub fn list_files(dir: &Path) -> Vec<String> {
+    let mut files: Vec<String> = walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            e.path()
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The one target directory every generated project builds into, so their
+/// dependencies compile once.
+pub fn generated_target_dir() -> PathBuf {
+    std::env::var_os("STANCHION_GENERATED_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/generated"))
+}
+
+/// Runs `cargo ARGS` in `project` with the shared target directory; panics with
+/// the output when it fails.
+pub fn cargo(project: &Path, args: &[&str]) -> Output {
+    let output = Command::new(env!("CARGO"))
+        .args(args)
+        .current_dir(project)
+        .env("CARGO_TARGET_DIR", generated_target_dir())
+        .env_remove("RUSTFLAGS")
+        .env("CARGO_TERM_COLOR", "never")
+        .output()
+        .expect("cargo runs");
+    assert!(
+        output.status.success(),
+        "`cargo {}` failed in {}:\n{}\n{}",
+        args.join(" "),
+        project.display(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}

@@ -1,0 +1,294 @@
+//! Template sets and rendering: strict mode, `--template-dir`, dependency
+//! assembly with toml_edit, GitHub Actions expressions, and deploy files that are
+//! valid YAML with the shape their tools expect.
+
+use std::fs;
+use std::path::Path;
+
+use predicates::prelude::*;
+use stanchion::answers::Value;
+use stanchion::template::{TemplateSet, render};
+use yaml_rust2::{Yaml, YamlLoader};
+
+use crate::support::{answers_from, list_files, render as render_embedded, stanchion};
+
+/// Writes a template set from `(path, contents)` pairs.
+fn template_dir(root: &Path, files: &[(&str, &str)]) {
+    for (path, contents) in files {
+        let path = root.join(path);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, contents).unwrap();
+    }
+}
+
+const BASE_MANIFEST: &str = "name = \"base\"\nsummary = \"test base\"\n\n[dependencies]\nserde = { version = \"1\", features = [\"derive\"] }\n";
+const CARGO_HBS: &str =
+    "[package]\nname = \"{{project_name}}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n";
+
+#[test]
+fn strict_mode_rejects_a_template_that_names_a_missing_variable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let templates = tmp.path().join("templates");
+    template_dir(
+        &templates,
+        &[
+            ("base/component.toml", BASE_MANIFEST),
+            ("base/files/Cargo.toml.hbs", CARGO_HBS),
+            (
+                "base/files/src/lib.rs.hbs",
+                "//! {{project_name}} by {{author_name}}\n",
+            ),
+        ],
+    );
+    let out = tmp.path().join("out");
+    stanchion()
+        .args([
+            "new",
+            "shop",
+            "--yes",
+            "--set",
+            "deploy=none",
+            "--template-dir",
+        ])
+        .arg(&templates)
+        .arg("--dir")
+        .arg(&out)
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("cannot render template `base/src/lib.rs.hbs`")
+                .and(predicate::str::contains("`author_name` is not defined")),
+        );
+    assert!(!out.exists());
+}
+
+#[test]
+fn a_template_dir_replaces_the_embedded_set() {
+    let tmp = tempfile::tempdir().unwrap();
+    let templates = tmp.path().join("templates");
+    template_dir(
+        &templates,
+        &[
+            ("base/component.toml", BASE_MANIFEST),
+            ("base/files/Cargo.toml.hbs", CARGO_HBS),
+            (
+                "base/files/README.md.hbs",
+                "# {{project_name}}\n{{#if has.docker}}docker: yes{{/if}}\n",
+            ),
+            ("base/files/verbatim.txt", "{{not a template}}\n"),
+            (
+                "components/docker/component.toml",
+                "name = \"docker\"\nsummary = \"our Dockerfile\"\n\n[dependencies]\nserde = { version = \"1\", features = [\"std\"] }\nserde_json = \"1\"\n",
+            ),
+            (
+                "components/docker/files/Dockerfile.hbs",
+                "FROM scratch\nLABEL name={{dns_name}}\n",
+            ),
+        ],
+    );
+    let out = tmp.path().join("out");
+    stanchion()
+        .args([
+            "new",
+            "team_api",
+            "--yes",
+            "--set",
+            "deploy=docker",
+            "--template-dir",
+        ])
+        .arg(&templates)
+        .arg("--dir")
+        .arg(&out)
+        .assert()
+        .success();
+    let project_files: Vec<String> = list_files(&out)
+        .into_iter()
+        .filter(|f| !f.starts_with(".stanchion/"))
+        .collect();
+    assert_eq!(
+        project_files,
+        [
+            "Cargo.toml",
+            "Dockerfile",
+            "README.md",
+            "stanchion.toml",
+            "verbatim.txt"
+        ]
+    );
+    assert_eq!(
+        fs::read_to_string(out.join("README.md")).unwrap(),
+        "# team_api\ndocker: yes\n"
+    );
+    assert_eq!(
+        fs::read_to_string(out.join("verbatim.txt")).unwrap(),
+        "{{not a template}}\n"
+    );
+    assert_eq!(
+        fs::read_to_string(out.join("Dockerfile")).unwrap(),
+        "FROM scratch\nLABEL name=team-api\n"
+    );
+    // Dependencies of both components are assembled with toml_edit, features merged.
+    let manifest: toml_edit::DocumentMut = fs::read_to_string(out.join("Cargo.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(manifest["package"]["name"].as_str(), Some("team_api"));
+    let deps = manifest["dependencies"].as_table().unwrap();
+    assert_eq!(
+        deps.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+        ["serde", "serde_json"]
+    );
+    assert_eq!(
+        deps["serde"].to_string().trim(),
+        r#"{ version = "1", features = ["derive", "std"] }"#
+    );
+
+    stanchion()
+        .arg("components")
+        .arg("--template-dir")
+        .arg(&templates)
+        .assert()
+        .success()
+        .stdout(predicate::str::is_match(r"(?m)^docker +our Dockerfile$").unwrap())
+        .stdout(predicate::str::contains("crates: serde, serde_json"));
+}
+
+#[test]
+fn malformed_template_sets_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    template_dir(
+        tmp.path(),
+        &[(
+            "components/x/component.toml",
+            "name = \"x\"\nsummary = \"x\"\n",
+        )],
+    );
+    let err = TemplateSet::from_dir(tmp.path()).unwrap_err();
+    assert!(
+        err.to_string().contains("there is no `base/` component"),
+        "{err}"
+    );
+
+    template_dir(
+        tmp.path(),
+        &[("base/component.toml", "name = \"core\"\nsummary = \"x\"\n")],
+    );
+    let err = TemplateSet::from_dir(tmp.path()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("names `core` but the folder is `base`"),
+        "{err}"
+    );
+
+    template_dir(
+        tmp.path(),
+        &[
+            ("base/component.toml", BASE_MANIFEST),
+            ("base/files/Cargo.toml.hbs", CARGO_HBS),
+        ],
+    );
+    template_dir(
+        tmp.path(),
+        &[(
+            "components/docker/component.toml",
+            "name = \"docker\"\nsummary = \"x\"\ndepends_on = [\"metrics\"]\n",
+        )],
+    );
+    let set = TemplateSet::from_dir(tmp.path()).unwrap();
+    let answers = answers_from(&[
+        ("name", Value::Str("x".into())),
+        ("deploy", Value::Str("docker".into())),
+    ])
+    .unwrap();
+    let err = render(&set, &answers).unwrap_err();
+    assert!(
+        err.to_string().contains("`docker` depends on `metrics`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn github_actions_expressions_survive_rendering() {
+    let answers = answers_from(&[("name", Value::Str("shop".into()))]).unwrap();
+    let tree = render_embedded(&answers).unwrap();
+    let workflow =
+        std::str::from_utf8(tree.get(".github/workflows/ci.yml").expect("ci workflow")).unwrap();
+    assert!(workflow.contains("${{ github"), "{workflow}");
+    assert!(
+        workflow.contains("${{ runner.os }}") || workflow.contains("${{ matrix"),
+        "{workflow}"
+    );
+    assert!(
+        !workflow.contains("{{{{") && !workflow.contains("raw}}"),
+        "raw-block markers leaked:\n{workflow}"
+    );
+    let docs = YamlLoader::load_from_str(workflow).expect("valid YAML");
+    assert!(!docs[0]["jobs"].is_badvalue(), "{workflow}");
+}
+
+fn yaml_files(tree: &stanchion::tree::Tree) -> Vec<(String, Vec<Yaml>)> {
+    tree.iter()
+        .filter(|(p, _)| {
+            !p.starts_with(".stanchion/") && (p.ends_with(".yml") || p.ends_with(".yaml"))
+        })
+        .map(|(p, c)| {
+            let text = std::str::from_utf8(c).unwrap();
+            let docs = YamlLoader::load_from_str(text)
+                .unwrap_or_else(|e| panic!("{p} is not valid YAML: {e}\n{text}"));
+            (p.to_owned(), docs)
+        })
+        .collect()
+}
+
+#[test]
+fn deploy_files_are_valid_compose_and_kubernetes_documents() {
+    let answers = answers_from(&[
+        ("name", Value::Str("shop_api".into())),
+        ("deploy", Value::Str("docker,kubernetes,ci".into())),
+    ])
+    .unwrap();
+    let tree = render_embedded(&answers).unwrap();
+    let files = yaml_files(&tree);
+    assert!(
+        files.len() >= 5,
+        "{:?}",
+        files.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    for (path, docs) in &files {
+        if path == "docker-compose.yml" {
+            let app = &docs[0]["services"]["app"];
+            assert!(!app.is_badvalue(), "compose has an `app` service");
+            let ports = format!("{:?}", app["ports"]);
+            assert!(ports.contains("8080"), "{ports}");
+        } else if path.starts_with("deploy/kubernetes/") {
+            for doc in docs {
+                assert!(doc["apiVersion"].as_str().is_some(), "{path}: apiVersion");
+                let kind = doc["kind"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{path}: kind"));
+                if kind != "Kustomization" {
+                    let name = doc["metadata"]["name"]
+                        .as_str()
+                        .unwrap_or_else(|| panic!("{path}: metadata.name"));
+                    assert!(
+                        name.starts_with("shop-api"),
+                        "{path}: DNS-safe name, got {name}"
+                    );
+                }
+                if kind == "Deployment" {
+                    let text = std::str::from_utf8(tree.get(path).unwrap()).unwrap();
+                    assert!(
+                        text.contains("/health/live") && text.contains("/health/ready"),
+                        "{path}: probes"
+                    );
+                }
+            }
+        }
+    }
+    let dockerfile = std::str::from_utf8(tree.get("Dockerfile").unwrap()).unwrap();
+    assert!(
+        dockerfile.contains("FROM ") && dockerfile.contains("shop_api")
+            || dockerfile.contains("shop-api")
+    );
+    assert!(dockerfile.contains("USER"), "runs as a non-root user");
+}
