@@ -203,8 +203,10 @@ fn assemble_manifest(out: &mut Rendered, selected: &[&Component]) -> Result<()> 
             None => toml_edit::Table::new(),
         };
         for component in selected {
-            for (name, item) in pick(component).iter() {
-                merge_dependency(&mut merged, name, item).map_err(|m| Error::Render {
+            let table = pick(component);
+            for (name, item) in table.iter() {
+                let (key, _) = table.get_key_value(name).expect("iterated key");
+                merge_dependency(&mut merged, key, item).map_err(|m| Error::Render {
                     component: component.manifest.name.clone(),
                     path: "component.toml".into(),
                     message: m,
@@ -221,19 +223,17 @@ fn assemble_manifest(out: &mut Rendered, selected: &[&Component]) -> Result<()> 
     Ok(())
 }
 
-/// Inserts dependency `name`, or unions its features with an existing entry of the
-/// same version.
+/// Inserts dependency `key`, or unions its features with an existing entry of the
+/// same version. The key keeps its comments, so a component's note on why a
+/// feature is off reaches the generated `Cargo.toml`.
 fn merge_dependency(
     table: &mut toml_edit::Table,
-    name: &str,
+    key: &toml_edit::Key,
     item: &toml_edit::Item,
 ) -> std::result::Result<(), String> {
+    let name = key.get();
     let Some(existing) = table.get_mut(name) else {
-        let mut item = item.clone();
-        if let Some(v) = item.as_value_mut() {
-            v.decor_mut().clear();
-        }
-        table.insert(name, item);
+        table.insert_formatted(key, item.clone());
         return Ok(());
     };
     let version = |i: &toml_edit::Item| -> Option<String> {

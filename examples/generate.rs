@@ -1,0 +1,36 @@
+//! Using stanchion as a library, without a terminal: resolve answers from code,
+//! render in memory, inspect the tree, then write it.
+//!
+//! `cargo run --example generate -- /tmp/inventory-api`
+
+use stanchion::answers::{self, Fallback, Layer, Preset, Value};
+use stanchion::template::TemplateSet;
+
+fn main() -> Result<(), stanchion::Error> {
+    let target = std::env::args().nth(1);
+    let mine = Layer {
+        origin: "example".into(),
+        explicit: true,
+        values: [
+            ("name".to_owned(), Value::Str("inventory-api".into())),
+            (
+                "deploy".to_owned(),
+                Value::List(vec!["docker".into(), "kubernetes".into()]),
+            ),
+        ]
+        .into(),
+    };
+    let answers = answers::resolve(
+        &[mine, Layer::from_preset(Preset::Minimal)],
+        Fallback::Defaults,
+    )?;
+    let tree = stanchion::generate(&TemplateSet::embedded()?, &answers)?;
+    for (path, contents) in tree.iter().filter(|(p, _)| !p.starts_with(".stanchion/")) {
+        println!("{:>7}  {path}", contents.len());
+    }
+    if let Some(target) = target {
+        stanchion::project::plan_write(target.as_ref(), &tree, false)?.execute()?;
+        println!("written to {target}");
+    }
+    Ok(())
+}
