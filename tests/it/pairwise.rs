@@ -97,6 +97,7 @@ fn available(mut dims: Vec<Dimension>) -> Vec<Dimension> {
         .iter()
         .position(|v| *v == Value::Str("postgres".into()))
         .unwrap();
+    let mut kept = Vec::new();
     for d in 0..dims.len() {
         let keep: Vec<Value> = (0..dims[d].values.len())
             .filter(|&i| {
@@ -116,7 +117,10 @@ fn available(mut dims: Vec<Dimension>) -> Vec<Dimension> {
             })
             .map(|i| dims[d].values[i].clone())
             .collect();
-        dims[d].values = keep;
+        kept.push(keep);
+    }
+    for (dim, keep) in dims.iter_mut().zip(kept) {
+        dim.values = keep;
     }
     dims.retain(|d| d.values.len() > 1);
     dims
