@@ -33,6 +33,16 @@ pub enum Command {
     /// Generate a new API project.
     #[command(after_help = NEW_HELP)]
     New(NewArgs),
+    /// Re-render components from the recorded answers and current templates,
+    /// merging with your edits.
+    #[command(after_help = REGEN_HELP)]
+    Regen(RegenArgs),
+    /// Add a component to a generated project.
+    Add(AddArgs),
+    /// Remove a component from a generated project.
+    Remove(RemoveArgs),
+    /// Show, as unified diffs, what `regen` would change; write nothing.
+    Diff(DiffArgs),
     /// List the components, what each adds and what it depends on.
     Components(ComponentsArgs),
     /// Print a shell completion script.
@@ -94,4 +104,87 @@ pub struct ComponentsArgs {
     /// List the components of this template directory instead of the built-in ones.
     #[arg(long, value_name = "DIR")]
     pub template_dir: Option<PathBuf>,
+}
+
+const REGEN_HELP: &str = "\
+For each file the components own:
+  not edited by you             replaced by the new template output
+  edited, template unchanged    kept as is
+  both changed                  three-way merged (the base copy in .stanchion/base/ is the ancestor)
+  both changed the same lines   written with <<<<<<< yours / ======= / >>>>>>> stanchion markers; exit 3
+  deleted by you                not recreated (unless --restore)
+  no longer generated           removed if unedited, else kept and reported";
+
+/// Where the project is and which templates render it.
+#[derive(Debug, Args, Default, Clone)]
+pub struct ProjectArgs {
+    /// The project directory (default: the one containing the current directory).
+    #[arg(long, value_name = "PATH")]
+    pub dir: Option<PathBuf>,
+    /// Render from this template directory instead of the built-in templates.
+    #[arg(long, value_name = "DIR")]
+    pub template_dir: Option<PathBuf>,
+}
+
+/// Arguments of `stanchion regen`.
+#[derive(Debug, Args, Default)]
+pub struct RegenArgs {
+    /// Components to regenerate (default: all of the project's).
+    pub components: Vec<String>,
+    /// Change an answer first, e.g. `--set deploy=docker` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Recreate generated files you deleted.
+    #[arg(long)]
+    pub restore: bool,
+    /// Print what would change (as unified diffs); write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write nothing; exit 1 if regeneration would change anything (for CI).
+    #[arg(long)]
+    pub check: bool,
+    /// Print a machine-readable status to stdout.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+}
+
+/// Arguments of `stanchion add`.
+#[derive(Debug, Args, Default)]
+pub struct AddArgs {
+    /// The component to add (see `stanchion components`).
+    pub component: String,
+    /// Answer one of the component's questions, e.g. `--set database=sqlite`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Use defaults for the component's questions; never prompt.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Print what would change; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+}
+
+/// Arguments of `stanchion remove`.
+#[derive(Debug, Args, Default)]
+pub struct RemoveArgs {
+    /// The component to remove.
+    pub component: String,
+    /// Print what would change; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub project: ProjectArgs,
+}
+
+/// Arguments of `stanchion diff`.
+#[derive(Debug, Args, Default)]
+pub struct DiffArgs {
+    /// Components to compare (default: all of the project's).
+    pub components: Vec<String>,
+    #[command(flatten)]
+    pub project: ProjectArgs,
 }

@@ -115,6 +115,61 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// No `stanchion.toml` here or above.
+    #[error("`{}` is not inside a stanchion project (no `stanchion.toml` found)\n\nhelp: run this in a project made by `stanchion new`, or pass `--dir PATH`", path.display())]
+    NotAProject { path: PathBuf },
+
+    /// `stanchion.toml` cannot be parsed or has the wrong shape.
+    #[error("invalid `{}{}`: {message}\n\nhelp: fix it by hand, or restore it from version control", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    MalformedRecord {
+        path: PathBuf,
+        line: Option<usize>,
+        message: String,
+    },
+
+    /// A component name that does not exist.
+    #[error("no component named `{name}`{}", help_line(Some(match suggestion {
+        Some(s) => format!("did you mean `{s}`? `stanchion components` lists them"),
+        None => "`stanchion components` lists them".to_owned(),
+    })))]
+    UnknownComponent {
+        name: String,
+        suggestion: Option<String>,
+    },
+
+    /// A component named for `regen` that the project does not have.
+    #[error(
+        "component `{name}` is not part of this project\n\nhelp: add it with `stanchion add {name}`"
+    )]
+    NotInProject { name: String },
+
+    /// `remove` of a component another one needs.
+    #[error(
+        "cannot remove `{name}`: `{needed_by}` depends on it\n\nhelp: remove `{needed_by}` first"
+    )]
+    RequiredBy { name: String, needed_by: String },
+
+    /// Files still hold conflict markers from an earlier run.
+    #[error(
+        "unresolved conflict markers from an earlier run in {}\n\nhelp: resolve them (search for `<<<<<<<`), then run the command again",
+        paths.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
+    )]
+    UnresolvedConflicts { paths: Vec<String> },
+
+    /// A run left conflict markers in files (exit code 3).
+    #[error(
+        "merge conflicts in {} file(s): {}\n\nhelp: your version is between `<<<<<<< yours` and `=======`, the template's between `=======` and `>>>>>>> stanchion`; resolve them, then run `stanchion regen --check`",
+        paths.len(),
+        paths.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
+    )]
+    Conflicts { paths: Vec<String> },
+
+    /// `regen --check` found that regeneration would change files.
+    #[error(
+        "regeneration would change {count} file(s)\n\nhelp: run `stanchion diff` to see how, `stanchion regen` to apply"
+    )]
+    WouldChange { count: usize },
+
     /// Reading or writing a file failed.
     #[error("cannot {action} `{}`: {source}", path.display())]
     Io {
@@ -128,7 +183,7 @@ pub enum Error {
 impl Error {
     /// The process exit code for this error: 2 for usage and answer errors (the
     /// command line or answers must change), 130 for Ctrl-C (as shells report a
-    /// SIGINT), 1 for everything else.
+    /// SIGINT), 3 when merge conflicts were left in files, 1 for everything else.
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::InvalidName { .. }
@@ -139,6 +194,7 @@ impl Error {
             | Error::MissingAnswers { .. }
             | Error::MissingName => 2,
             Error::Interrupted => 130,
+            Error::Conflicts { .. } => 3,
             _ => 1,
         }
     }

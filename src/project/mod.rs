@@ -7,5 +7,5 @@
 pub mod record;
 pub mod write;
 
-pub use record::{BASE_DIR, RECORD_FILE, project_tree, sha256_hex};
-pub use write::{WritePlan, plan_write};
+pub use record::{BASE_DIR, RECORD_FILE, Record, project_tree, sha256_hex};
+pub use write::{WritePlan, apply_changes, plan_write};

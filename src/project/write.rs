@@ -122,14 +122,41 @@ fn write_fresh(target: &Path, tree: &Tree) -> Result<()> {
 }
 
 fn write_into(target: &Path, tree: &Tree) -> Result<()> {
-    let staging = staging_dir(target)?;
-    stage(staging.path(), tree)?;
-    for (path, _) in tree.iter() {
-        let dest = target.join(path);
+    apply_changes(target, tree, &[])
+}
+
+/// Writes `writes` into the existing directory `root` and deletes `deletes`
+/// (relative paths), removing directories the deletions leave empty.
+///
+/// Every new file is staged first, inside `root` so the renames stay on one
+/// file system: a failure while staging (a full disk, a permission) changes
+/// nothing. Each file is then renamed over its destination, so no file is ever
+/// seen half-written.
+pub fn apply_changes(root: &Path, writes: &Tree, deletes: &[String]) -> Result<()> {
+    let staging = staging_dir(root)?;
+    stage(staging.path(), writes)?;
+    for (path, _) in writes.iter() {
+        let dest = root.join(path);
         if let Some(parent) = dest.parent() {
             fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
         }
         fs::rename(staging.path().join(path), &dest).map_err(|e| Error::io("write", &dest, e))?;
+    }
+    for path in deletes {
+        let dest = root.join(path);
+        match fs::remove_file(&dest) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io("remove", &dest, e)),
+        }
+        // Tidy directories the removal emptied, never the root itself.
+        let mut dir = dest.parent();
+        while let Some(d) = dir.filter(|d| *d != root && d.starts_with(root)) {
+            if fs::remove_dir(d).is_err() {
+                break;
+            }
+            dir = d.parent();
+        }
     }
     Ok(())
 }
