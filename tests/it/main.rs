@@ -4,6 +4,7 @@ mod cli;
 mod e2e;
 mod pairwise;
 mod pty;
+mod regen;
 mod snapshots;
 mod support;
 mod templates;

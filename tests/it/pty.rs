@@ -503,3 +503,57 @@ fn ctrl_c_in_a_later_select_writes_nothing() {
         files_under(tmp.path())
     );
 }
+
+#[test]
+fn add_prompts_for_the_components_questions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let templates = templates_with_database_stub(tmp.path());
+    let project = tmp.path().join("shop");
+    let status = Command::new(env!("CARGO_BIN_EXE_stanchion"))
+        .args([
+            "new",
+            "shop",
+            "--preset",
+            "minimal",
+            "--yes",
+            "--template-dir",
+        ])
+        .arg(&templates)
+        .arg("--dir")
+        .arg(&project)
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let mut pty = Pty::spawn(
+        &project,
+        &[
+            "add",
+            "database",
+            "--template-dir",
+            templates.to_str().unwrap(),
+        ],
+    );
+    // The component's own question, with the enabling answer as the default.
+    pty.expect("Database");
+    pty.expect("> postgres");
+    pty.send(ENTER);
+    pty.expect("Database: postgres");
+    // ...and the question that applies only now.
+    pty.answer(&format!("{READ_REPLICA_PROMPT} [y/N]"), "y");
+    pty.expect("added `database`");
+    let status = pty.finish();
+    assert!(
+        matches!(status, WaitStatus::Exited(_, 0)),
+        "expected success, got {status:?}\n{}",
+        pty.transcript
+    );
+    assert!(
+        !pty.transcript.contains("Application cache"),
+        "questions already answered are not asked again:\n{}",
+        pty.transcript
+    );
+    let record = fs::read_to_string(project.join("stanchion.toml")).unwrap();
+    assert!(record.contains("database = \"postgres\""), "{record}");
+    assert!(record.contains("read_replica = true"), "{record}");
+}
