@@ -302,11 +302,17 @@ pub fn resolve(layers: &[Layer], fallback: Fallback<'_>) -> Result<Answers> {
                 origin: layer.origin.clone(),
                 suggestion: closest(key, QUESTIONS.iter().map(|q| q.key)),
             })?;
-            let value = q.parse(raw).map_err(|expected| Error::InvalidAnswer {
-                key: key.clone(),
-                value: raw.to_string(),
-                origin: layer.origin.clone(),
-                expected,
+            let value = q.parse(raw).map_err(|expected| match raw {
+                // The name's own error says more than "invalid answer".
+                Value::Str(name) if q.key == "name" => {
+                    ProjectName::new(name).expect_err("parse rejected it")
+                }
+                _ => Error::InvalidAnswer {
+                    key: key.clone(),
+                    value: raw.to_string(),
+                    origin: layer.origin.clone(),
+                    expected,
+                },
             })?;
             values.insert(q.key, value);
         }
