@@ -108,6 +108,9 @@ pub fn merge_manifest(base: &str, current: &str, new: &str) -> Merged {
             continue;
         };
         conflicted |= merge_dependency_table(&base_t, &mut mine, &new_t);
+        if mine.is_empty() && table_of(&current_doc).is_none() {
+            continue; // the user has no such table and nothing needs one
+        }
         tables.push((key, Item::Table(mine)));
     }
     let rest = merge_text(&strip(&base_doc), &strip(&current_doc), &strip(&new_doc));
@@ -143,7 +146,19 @@ pub fn merge_manifest(base: &str, current: &str, new: &str) -> Merged {
 /// that is reported as a conflict only when both changed the same entry
 /// differently (the user's entry is kept, with a comment above it).
 fn merge_dependency_table(base: &Table, mine: &mut Table, new: &Table) -> bool {
-    let text = |item: Option<&Item>| item.map(|i| i.to_string().trim().to_owned());
+    // An entry is its value and the comment lines above it.
+    let entry = |table: &Table, name: &str| {
+        table.get_key_value(name).map(|(key, item)| {
+            let comment = key
+                .leaf_decor()
+                .prefix()
+                .and_then(|p| p.as_str())
+                .unwrap_or_default()
+                .trim()
+                .to_owned();
+            format!("{comment}\n{}", item.to_string().trim())
+        })
+    };
     let mut conflicted = false;
     let names: Vec<String> = base
         .iter()
@@ -155,11 +170,7 @@ fn merge_dependency_table(base: &Table, mine: &mut Table, new: &Table) -> bool {
         if !seen.insert(name.clone()) {
             continue;
         }
-        let (b, n, m) = (
-            text(base.get(&name)),
-            text(new.get(&name)),
-            text(mine.get(&name)),
-        );
+        let (b, n, m) = (entry(base, &name), entry(new, &name), entry(mine, &name));
         if b == n || n == m {
             continue; // the template did not change it, or the user already has it
         }
@@ -176,10 +187,12 @@ fn merge_dependency_table(base: &Table, mine: &mut Table, new: &Table) -> bool {
             // The template dropped it but the user changed it: keep the user's.
             (None, Some(_)) => {}
             // Both changed it differently: keep the user's, flag it.
-            (Some(n), _) => {
+            (Some(_), _) => {
                 conflicted = true;
+                let declared = new.get(&name).map(|i| i.to_string()).unwrap_or_default();
                 let note = format!(
-                    "# stanchion: the template now declares `{name} = {n}`; merge it by hand, then delete this line\n"
+                    "# stanchion: the template now declares `{name} = {}`; merge it by hand, then delete this line\n",
+                    declared.trim()
                 );
                 if let Some(mut key) = mine.key_mut(&name) {
                     let prefix = key
@@ -251,6 +264,24 @@ mod tests {
             "{}",
             merged.text
         );
+    }
+
+    #[test]
+    fn template_comments_on_entries_arrive_and_deleted_tables_stay_deleted() {
+        let base = "[package]\nname = \"x\"\n\n[dependencies]\na = \"1\"\n";
+        let mine = "[package]\nname = \"x\"\nlicense = \"MIT\"\n\n[dependencies]\na = \"1\"\n";
+        let new = "[package]\nname = \"x\"\n\n[dependencies]\n# why a\na = \"1\"\n";
+        let merged = merge_manifest(base, mine, new);
+        assert!(
+            merged.text.contains("# why a\na = \"1\""),
+            "{}",
+            merged.text
+        );
+
+        let mine = "[package]\nname = \"x\"\n";
+        let new = "# new comment\n[package]\nname = \"x\"\n\n[dependencies]\na = \"1\"\n";
+        let merged = merge_manifest(base, mine, new);
+        assert!(!merged.text.contains("[dependencies]"), "{}", merged.text);
     }
 
     #[test]

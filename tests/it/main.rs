@@ -5,6 +5,7 @@ mod e2e;
 mod pairwise;
 mod pty;
 mod regen;
+mod regen_props;
 mod snapshots;
 mod support;
 mod templates;

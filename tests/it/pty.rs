@@ -561,7 +561,9 @@ fn add_prompts_for_the_components_questions() {
 /// Everything `stanchion ARGS` prints on a terminal, escape sequences kept.
 fn raw_terminal_output(args: &[&str], no_color: bool) -> String {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_stanchion"));
-    cmd.args(args).env("TERM", "xterm").env_remove("CLICOLOR_FORCE");
+    cmd.args(args)
+        .env("TERM", "xterm")
+        .env_remove("CLICOLOR_FORCE");
     if no_color {
         cmd.env("NO_COLOR", "1");
     } else {
@@ -578,8 +580,14 @@ fn colour_on_a_terminal_and_none_with_no_color() {
     let sgr = regex::Regex::new("\x1b\\[[0-9;]*m").unwrap();
     let coloured = raw_terminal_output(&["new", "fn", "--yes"], false);
     assert!(coloured.contains("invalid project name"), "{coloured:?}");
-    assert!(sgr.is_match(&coloured), "colour on a terminal: {coloured:?}");
+    assert!(
+        sgr.is_match(&coloured),
+        "colour on a terminal: {coloured:?}"
+    );
     let plain = raw_terminal_output(&["new", "fn", "--yes"], true);
     assert!(plain.contains("error: invalid project name"), "{plain:?}");
-    assert!(!sgr.is_match(&plain), "NO_COLOR turns colour off: {plain:?}");
+    assert!(
+        !sgr.is_match(&plain),
+        "NO_COLOR turns colour off: {plain:?}"
+    );
 }
