@@ -344,12 +344,8 @@ pub(crate) fn remove(args: &RemoveArgs) -> Result<()> {
     let name = args.component.as_str();
     let current = project.answers(&[])?;
     check_in_project(&templates, &current, &[name.to_owned()])?;
-    let base_needed = || Error::RequiredBy {
-        name: name.to_owned(),
-        needed_by: "every project".to_owned(),
-    };
     if name == "base" {
-        return Err(base_needed());
+        return Err(Error::BaseRequired);
     }
     for other in selected(&current) {
         let needs = templates
@@ -363,7 +359,7 @@ pub(crate) fn remove(args: &RemoveArgs) -> Result<()> {
             });
         }
     }
-    let (key, value) = crate::regen::disabling_answer(name, &current).ok_or_else(base_needed)?;
+    let (key, value) = crate::regen::disabling_answer(name, &current).ok_or(Error::BaseRequired)?;
     let layer = Layer {
         origin: format!("`stanchion remove {name}`"),
         explicit: true,

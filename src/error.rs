@@ -143,6 +143,10 @@ pub enum Error {
     )]
     NotInProject { name: String },
 
+    /// `remove base`: every project is built on it.
+    #[error("cannot remove `base`: every generated project is built on it")]
+    BaseRequired,
+
     /// `remove` of a component another one needs.
     #[error(
         "cannot remove `{name}`: `{needed_by}` depends on it\n\nhelp: remove `{needed_by}` first"

@@ -216,4 +216,36 @@ mod tests {
         assert!(plan_write(&target, &t, false).unwrap().execute().is_err());
         assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 0);
     }
+
+    #[test]
+    fn applying_changes_stages_everything_before_touching_the_project() {
+        let tmp = tempfile::tempdir().unwrap();
+        fs::write(tmp.path().join("keep.txt"), "mine").unwrap();
+        fs::write(tmp.path().join("old.txt"), "old").unwrap();
+        let mut t = tree();
+        t.insert("a.txt/c.txt", "c");
+        let deletes = vec!["old.txt".to_owned()];
+        assert!(apply_changes(tmp.path(), &t, &deletes).is_err());
+        let mut names: Vec<_> = fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["keep.txt", "old.txt"],
+            "nothing written, nothing deleted"
+        );
+
+        apply_changes(tmp.path(), &tree(), &deletes).unwrap();
+        assert_eq!(
+            fs::read_to_string(tmp.path().join("dir/b.txt")).unwrap(),
+            "b"
+        );
+        assert!(!tmp.path().join("old.txt").exists());
+        assert_eq!(
+            fs::read_to_string(tmp.path().join("keep.txt")).unwrap(),
+            "mine"
+        );
+    }
 }

@@ -517,3 +517,55 @@ fn add_each_available_component_to_a_minimal_project_and_it_still_builds() {
     );
     cargo(&project, &["test", "--quiet"]);
 }
+
+#[test]
+fn remove_refuses_a_component_another_one_needs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let templates = tmp.path().join("templates");
+    overlay(&fixtures().join("templates/v1"), &templates);
+    let k8s = templates.join("components/kubernetes");
+    fs::create_dir_all(k8s.join("files")).unwrap();
+    fs::write(
+        k8s.join("component.toml"),
+        "name = \"kubernetes\"\nsummary = \"needs the image\"\ndepends_on = [\"docker\"]\n",
+    )
+    .unwrap();
+    fs::write(k8s.join("files/deploy.yaml.hbs"), "image: {{dns_name}}\n").unwrap();
+    let project = tmp.path().join("project");
+    stanchion()
+        .args([
+            "new",
+            "fixture-app",
+            "--yes",
+            "--set",
+            "deploy=docker,kubernetes",
+            "--template-dir",
+        ])
+        .arg(&templates)
+        .arg("--dir")
+        .arg(&project)
+        .assert()
+        .success();
+    refuses_in(
+        &project,
+        &[
+            "remove",
+            "docker",
+            "--template-dir",
+            templates.to_str().unwrap(),
+        ],
+        1,
+        &[
+            "cannot remove `docker`: `kubernetes` depends on it",
+            "remove `kubernetes` first",
+        ],
+    );
+    stanchion()
+        .args(["remove", "kubernetes", "--template-dir"])
+        .arg(&templates)
+        .arg("--dir")
+        .arg(&project)
+        .assert()
+        .success();
+    assert!(!project.join("deploy.yaml").exists());
+}
