@@ -222,6 +222,30 @@ fn finish(project: &Project, outcome: &Outcome, how: Finish) -> Result<()> {
     }
 }
 
+/// Regenerates every component with changed answers (`add`, `remove`): the
+/// wiring files of other components change too. Says `done` once written.
+fn rerender(
+    project: &Project,
+    templates: &TemplateSet,
+    answers: answers::Answers,
+    dry_run: bool,
+    done: &str,
+) -> Result<()> {
+    let outcome = crate::regen::prepare(project, templates, answers, &|_| true, false)?;
+    finish(
+        project,
+        &outcome,
+        Finish {
+            dry_run,
+            ..Finish::default()
+        },
+    )?;
+    if !dry_run {
+        eprintln!("{done}");
+    }
+    Ok(())
+}
+
 /// The components the answers select, by name.
 fn selected(answers: &answers::Answers) -> BTreeSet<String> {
     answers.components().into_iter().map(|(c, _)| c).collect()
@@ -324,19 +348,13 @@ pub(crate) fn add(args: &AddArgs) -> Result<()> {
     for warning in answers.warnings() {
         eprintln!("warning: {warning}");
     }
-    let outcome = crate::regen::prepare(&project, &templates, answers, &|_| true, false)?;
-    finish(
+    rerender(
         &project,
-        &outcome,
-        Finish {
-            dry_run: args.dry_run,
-            ..Finish::default()
-        },
-    )?;
-    if !args.dry_run {
-        eprintln!("added `{name}`");
-    }
-    Ok(())
+        &templates,
+        answers,
+        args.dry_run,
+        &format!("added `{name}`"),
+    )
 }
 
 pub(crate) fn remove(args: &RemoveArgs) -> Result<()> {
@@ -366,17 +384,11 @@ pub(crate) fn remove(args: &RemoveArgs) -> Result<()> {
         values: [(key.to_owned(), value)].into(),
     };
     let answers = project.answers(&[layer])?;
-    let outcome = crate::regen::prepare(&project, &templates, answers, &|_| true, false)?;
-    finish(
+    rerender(
         &project,
-        &outcome,
-        Finish {
-            dry_run: args.dry_run,
-            ..Finish::default()
-        },
-    )?;
-    if !args.dry_run {
-        eprintln!("removed `{name}`");
-    }
-    Ok(())
+        &templates,
+        answers,
+        args.dry_run,
+        &format!("removed `{name}`"),
+    )
 }

@@ -37,6 +37,17 @@ fn generate_v1(dir: &Path) {
         .success();
 }
 
+/// `stanchion ARGS --template-dir TEMPLATES --dir PROJECT`.
+fn in_project(args: &[&str], templates: &Path, project: &Path) -> assert_cmd::Command {
+    let mut cmd = stanchion();
+    cmd.args(args)
+        .arg("--template-dir")
+        .arg(templates)
+        .arg("--dir")
+        .arg(project);
+    cmd
+}
+
 /// Copies every file under `from` into `to`.
 fn overlay(from: &Path, to: &Path) {
     for file in list_files(from) {
@@ -297,11 +308,7 @@ fn diff_check_and_json_report_without_writing() {
     generate_v1(&project);
     let v2 = fixtures().join("templates/v2");
     let before = fingerprint(&project);
-    stanchion()
-        .args(["diff", "--template-dir"])
-        .arg(&v2)
-        .arg("--dir")
-        .arg(&project)
+    in_project(&["diff"], &v2, &project)
         .assert()
         .success()
         .stdout(predicate::str::contains(
@@ -309,19 +316,11 @@ fn diff_check_and_json_report_without_writing() {
         ))
         .stdout(predicate::str::contains("-    2\n+    22\n"))
         .stdout(predicate::str::contains("--- a/notes.txt\n+++ /dev/null\n"));
-    stanchion()
-        .args(["regen", "--check", "--template-dir"])
-        .arg(&v2)
-        .arg("--dir")
-        .arg(&project)
+    in_project(&["regen", "--check"], &v2, &project)
         .assert()
         .code(1)
         .stderr(predicate::str::contains("regeneration would change"));
-    let out = stanchion()
-        .args(["regen", "--dry-run", "--json", "--template-dir"])
-        .arg(&v2)
-        .arg("--dir")
-        .arg(&project)
+    let out = in_project(&["regen", "--dry-run", "--json"], &v2, &project)
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -387,11 +386,7 @@ fn secrets_are_never_recorded() {
         "{record}"
     );
     fs::write(project.join(".env"), "JWT_SECRET=my-real-secret\n").unwrap();
-    stanchion()
-        .args(["regen", "--template-dir"])
-        .arg(&templates)
-        .arg("--dir")
-        .arg(&project)
+    in_project(&["regen"], &templates, &project)
         .assert()
         .success();
     assert_eq!(
@@ -419,20 +414,12 @@ fn add_and_remove_keep_the_users_record_edits_and_dependencies() {
     fs::write(&manifest, text).unwrap();
 
     let v2 = fixtures().join("templates/v2");
-    stanchion()
-        .args(["remove", "docker", "--template-dir"])
-        .arg(&v2)
-        .arg("--dir")
-        .arg(&project)
+    in_project(&["remove", "docker"], &v2, &project)
         .assert()
         .success()
         .stderr(predicate::str::contains("removed    Dockerfile"));
     assert!(!project.join("Dockerfile").exists());
-    stanchion()
-        .args(["add", "docker", "--template-dir"])
-        .arg(&v2)
-        .arg("--dir")
-        .arg(&project)
+    in_project(&["add", "docker"], &v2, &project)
         .assert()
         .success()
         .stderr(predicate::str::contains("created    Dockerfile"));
@@ -560,11 +547,7 @@ fn remove_refuses_a_component_another_one_needs() {
             "remove `kubernetes` first",
         ],
     );
-    stanchion()
-        .args(["remove", "kubernetes", "--template-dir"])
-        .arg(&templates)
-        .arg("--dir")
-        .arg(&project)
+    in_project(&["remove", "kubernetes"], &templates, &project)
         .assert()
         .success();
     assert!(!project.join("deploy.yaml").exists());
