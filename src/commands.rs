@@ -42,7 +42,12 @@ pub(crate) fn new(args: &NewArgs) -> Result<()> {
     let layers = layers(args)?;
     let templates = TemplateSet::load(args.template_dir.as_deref())?;
     // Refuse a bad destination before asking anything, when it is already known.
-    if let Some(dir) = &args.dir {
+    let known_name = layers.iter().find_map(|l| match l.values.get("name") {
+        Some(answers::Value::Str(name)) => Some(name.clone()),
+        _ => None,
+    });
+    let known_target = args.dir.clone().or_else(|| known_name.map(PathBuf::from));
+    if let Some(dir) = &known_target {
         project::plan_write(dir, &Tree::new(), args.force)?;
     }
     let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
