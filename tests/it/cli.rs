@@ -194,6 +194,17 @@ fn components_without_templates_are_refused_as_not_available_yet() {
 }
 
 #[test]
+fn a_bad_destination_is_refused_before_any_question() {
+    // Without a terminal the answers are missing too, but the destination is
+    // checked first: nobody answers questions only to be refused at the end.
+    refuses(
+        &["new", "mine.txt"],
+        1,
+        &["`mine.txt` exists and is not a directory"],
+    );
+}
+
+#[test]
 fn a_non_empty_destination_is_refused_without_force() {
     refuses(
         &["new", "shop", "--yes", "--dir", "."],
