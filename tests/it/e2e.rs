@@ -336,10 +336,12 @@ impl ScratchDatabase {
     fn create(name: &str) -> Self {
         let admin = postgres_url();
         let status = Command::new("psql")
-            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &admin, "-c"])
-            .arg(format!(
-                "DROP DATABASE IF EXISTS \"{name}\"; CREATE DATABASE \"{name}\""
-            ))
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &admin])
+            // Separate commands: each runs outside a transaction, as they must.
+            .arg("-c")
+            .arg(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .arg("-c")
+            .arg(format!("CREATE DATABASE \"{name}\""))
             .status()
             .expect("psql runs (PostgreSQL's client is installed)");
         assert!(status.success(), "cannot create database {name} on {admin}");
