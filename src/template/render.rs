@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use handlebars::Handlebars;
 use serde_json::json;
 
-use super::set::{Component, TemplateSet};
+use super::set::{Component, Manifest, TemplateSet};
 use crate::answers::{Answers, QUESTIONS};
 use crate::error::{Error, Result};
 
@@ -150,7 +150,20 @@ pub fn render(set: &TemplateSet, answers: &Answers) -> Result<Rendered> {
             );
         }
     }
-    assemble_manifest(&mut out, &selected)?;
+    let manifests = selected
+        .iter()
+        .map(|component| {
+            component
+                .manifest
+                .rendered(&hb, &context)
+                .map_err(|message| Error::Render {
+                    component: component.manifest.name.clone(),
+                    path: "component.toml".into(),
+                    message,
+                })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    assemble_manifest(&mut out, &manifests)?;
     Ok(out)
 }
 
@@ -170,7 +183,8 @@ fn describe(e: &handlebars::RenderError) -> String {
 
 /// Adds every selected component's dependency tables to the generated `Cargo.toml`
 /// with toml_edit, merging features when two components declare the same crate.
-fn assemble_manifest(out: &mut Rendered, selected: &[&Component]) -> Result<()> {
+/// `manifests` are the selected components' manifests, already rendered.
+fn assemble_manifest(out: &mut Rendered, manifests: &[Manifest]) -> Result<()> {
     let Some(file) = out.files.get_mut("Cargo.toml") else {
         return Err(Error::Render {
             component: "base".into(),
@@ -191,23 +205,21 @@ fn assemble_manifest(out: &mut Rendered, selected: &[&Component]) -> Result<()> 
     for (key, pick) in [
         (
             "dependencies",
-            (|c: &Component| &c.manifest.dependencies) as fn(&Component) -> &toml_edit::Table,
+            (|m: &Manifest| &m.dependencies) as fn(&Manifest) -> &toml_edit::Table,
         ),
-        ("dev-dependencies", |c: &Component| {
-            &c.manifest.dev_dependencies
-        }),
+        ("dev-dependencies", |m: &Manifest| &m.dev_dependencies),
     ] {
         let mut merged = match doc.remove(key) {
             Some(toml_edit::Item::Table(t)) => t,
             Some(_) => return Err(fail(format!("`{key}` must be a table"))),
             None => toml_edit::Table::new(),
         };
-        for component in selected {
-            let table = pick(component);
+        for manifest in manifests {
+            let table = pick(manifest);
             for (name, item) in table.iter() {
                 let (key, _) = table.get_key_value(name).expect("iterated key");
                 merge_dependency(&mut merged, key, item).map_err(|m| Error::Render {
-                    component: component.manifest.name.clone(),
+                    component: manifest.name.clone(),
                     path: "component.toml".into(),
                     message: m,
                 })?;

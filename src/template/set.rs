@@ -4,6 +4,12 @@
 //! manifest and a `files/` tree. The folder tree *is* the component list: a
 //! component is available exactly when its folder exists. Both sources load into
 //! the same in-memory [`TemplateSet`], so rendering never touches the disk.
+//!
+//! A `component.toml` that contains `{{` is itself a handlebars template, so its
+//! dependency tables can depend on the answers (`features = [{{#if ...}}...]`).
+//! It is rendered with the project's variables when the project is rendered; its
+//! `name`, `summary` and `depends_on` are read at load time from a lenient render
+//! without answers, so they must not depend on them.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -27,6 +33,31 @@ pub struct Manifest {
     pub dependencies: toml_edit::Table,
     /// `[dev-dependencies]` it adds.
     pub dev_dependencies: toml_edit::Table,
+    /// The manifest's text when it is a handlebars template (it contains `{{`):
+    /// the dependency tables above are then placeholders, and the ones that count
+    /// come from rendering this with the project's variables
+    /// ([`Manifest::rendered`]).
+    pub template: Option<String>,
+}
+
+impl Manifest {
+    /// The manifest as it applies to a project whose template variables are
+    /// `context`: itself, or for a templated manifest, its strict rendering.
+    pub fn rendered(
+        &self,
+        hb: &handlebars::Handlebars<'_>,
+        context: &serde_json::Value,
+    ) -> std::result::Result<Manifest, String> {
+        let Some(template) = &self.template else {
+            return Ok(self.clone());
+        };
+        let text = hb
+            .render_template(template, context)
+            .map_err(|e| format!("cannot render `component.toml`: {e}"))?;
+        let mut manifest = parse_toml(&self.name, &text)?;
+        manifest.template = self.template.clone();
+        Ok(manifest)
+    }
 }
 
 /// One component's manifest and template files.
@@ -175,6 +206,23 @@ fn collect_embedded(dir: &Dir<'_>, raw: &mut BTreeMap<String, BTreeMap<String, V
 fn parse_manifest(dir_name: &str, bytes: &[u8]) -> std::result::Result<Manifest, String> {
     let text =
         std::str::from_utf8(bytes).map_err(|_| "`component.toml` is not UTF-8".to_owned())?;
+    if !text.contains("{{") {
+        return parse_toml(dir_name, text);
+    }
+    // A template: without answers, a lenient render (missing values are empty,
+    // conditions false) yields the metadata; the dependency tables are read again
+    // from the strict render of each project.
+    let mut hb = handlebars::Handlebars::new();
+    hb.register_escape_fn(handlebars::no_escape);
+    let neutral = hb
+        .render_template(text, &serde_json::json!({}))
+        .map_err(|e| format!("`component.toml` is not a valid template: {e}"))?;
+    let mut manifest = parse_toml(dir_name, &neutral)?;
+    manifest.template = Some(text.to_owned());
+    Ok(manifest)
+}
+
+fn parse_toml(dir_name: &str, text: &str) -> std::result::Result<Manifest, String> {
     let doc: toml_edit::DocumentMut = text
         .parse()
         .map_err(|e: toml_edit::TomlError| format!("invalid `component.toml`: {e}"))?;
@@ -212,5 +260,61 @@ fn parse_manifest(dir_name: &str, bytes: &[u8]) -> std::result::Result<Manifest,
         depends_on,
         dependencies: table("dependencies")?,
         dev_dependencies: table("dev-dependencies")?,
+        template: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEMPLATED: &str = r#"name = "database"
+summary = "a database"
+depends_on = []
+
+[dependencies]
+sqlx = { version = "0.9.0", features = ["runtime-tokio", {{#if (eq answers.database "postgres")}}"postgres"{{else}}"sqlite"{{/if}}] }
+"#;
+
+    fn features(manifest: &Manifest) -> Vec<String> {
+        manifest.dependencies["sqlx"]["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_plain_manifest_is_not_a_template() {
+        let manifest = parse_manifest("x", b"name = \"x\"\nsummary = \"s\"\n").unwrap();
+        assert!(manifest.template.is_none());
+    }
+
+    #[test]
+    fn a_templated_manifest_renders_its_dependencies_from_the_answers() {
+        let manifest = parse_manifest("database", TEMPLATED.as_bytes()).unwrap();
+        assert_eq!(manifest.summary, "a database");
+        assert!(manifest.template.is_some());
+
+        let mut hb = handlebars::Handlebars::new();
+        hb.set_strict_mode(true);
+        hb.register_escape_fn(handlebars::no_escape);
+        let context = |db: &str| serde_json::json!({ "answers": { "database": db } });
+        let postgres = manifest.rendered(&hb, &context("postgres")).unwrap();
+        assert_eq!(features(&postgres), ["runtime-tokio", "postgres"]);
+        let sqlite = manifest.rendered(&hb, &context("sqlite")).unwrap();
+        assert_eq!(features(&sqlite), ["runtime-tokio", "sqlite"]);
+    }
+
+    #[test]
+    fn a_templated_manifest_is_rendered_strictly() {
+        let manifest = parse_manifest("database", TEMPLATED.as_bytes()).unwrap();
+        let mut hb = handlebars::Handlebars::new();
+        hb.set_strict_mode(true);
+        let err = manifest
+            .rendered(&hb, &serde_json::json!({ "answers": {} }))
+            .unwrap_err();
+        assert!(err.contains("cannot render `component.toml`"), "{err}");
+    }
 }

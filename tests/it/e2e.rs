@@ -1,6 +1,11 @@
 //! End to end: generate a preset, then build it, lint it, run its own tests, start
 //! its binary, talk to it over HTTP and stop it with SIGTERM. Every generated
 //! project builds into one shared target directory so dependencies compile once.
+//!
+//! The PostgreSQL project runs against the machine's server (`DATABASE_URL`, or
+//! 127.0.0.1:5432 as `.ci/run` starts it): its own tests create and drop their
+//! databases, and the running binary gets a database made for it here with
+//! `createdb` and removed with `dropdb`.
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -8,7 +13,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{cargo, generated_target_dir, stanchion};
+use crate::support::{cargo_with_env, generated_target_dir, postgres_url, stanchion};
 
 /// An HTTP client that returns error statuses instead of failing on them.
 fn agent() -> ureq::Agent {
@@ -39,9 +44,12 @@ impl Drop for Service {
     }
 }
 
-fn start(binary: &Path) -> Service {
+/// Starts `binary` in `project` (where a SQLite file would go) with `envs`.
+fn start(binary: &Path, project: &Path, envs: &[(&str, &str)]) -> Service {
     let port = free_port();
     let child = Command::new(binary)
+        .current_dir(project)
+        .envs(envs.iter().copied())
         .env("HOST", "127.0.0.1")
         .env("PORT", port.to_string())
         .env("LOG_FORMAT", "json")
@@ -150,23 +158,46 @@ fn check_base_contract(service: &Service) {
     }
 }
 
-fn build_test_and_run(preset: &str, check: impl FnOnce(&Service)) {
+/// A project to generate and run: its name, `stanchion new` arguments, and the
+/// environment of its tests and of its binary.
+struct Case<'a> {
+    name: &'a str,
+    args: &'a [&'a str],
+    test_env: &'a [(&'a str, &'a str)],
+    run_env: &'a [(&'a str, &'a str)],
+    /// Whether the binary has a `migrate` command to try before serving.
+    migrate: bool,
+}
+
+fn build_test_and_run(case: &Case<'_>, check: impl FnOnce(&Service)) {
     let tmp = tempfile::tempdir().unwrap();
-    let name = format!("e2e-{preset}");
-    let project = tmp.path().join(&name);
+    let name = case.name;
+    let project = tmp.path().join(name);
     stanchion()
-        .args(["new", &name, "--preset", preset, "--yes", "--dir"])
+        .args(["new", name, "--yes"])
+        .args(case.args)
+        .arg("--dir")
         .arg(&project)
         .assert()
         .success();
-    cargo(&project, &["fmt", "--check"]);
-    cargo(
-        &project,
-        &["clippy", "--all-targets", "--quiet", "--", "-D", "warnings"],
-    );
-    cargo(&project, &["test", "--quiet"]);
-    cargo(&project, &["build", "--quiet"]);
-    let service = start(&generated_target_dir().join("debug").join(&name));
+    let cargo = |args: &[&str]| cargo_with_env(&project, args, case.test_env);
+    cargo(&["fmt", "--check"]);
+    cargo(&["clippy", "--all-targets", "--quiet", "--", "-D", "warnings"]);
+    cargo(&["test", "--quiet"]);
+    cargo(&["build", "--quiet"]);
+    let binary = generated_target_dir().join("debug").join(name);
+    if case.migrate {
+        let output = Command::new(&binary)
+            .arg("migrate")
+            .current_dir(&project)
+            .envs(case.run_env.iter().copied())
+            .output()
+            .unwrap();
+        let logs = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "`migrate` failed:\n{logs}");
+        assert!(logs.contains("database schema is up to date"), "{logs}");
+    }
+    let service = start(&binary, &project, case.run_env);
     check_base_contract(&service);
     check(&service);
     let logs = stop(service);
@@ -183,5 +214,198 @@ fn build_test_and_run(preset: &str, check: impl FnOnce(&Service)) {
 
 #[test]
 fn minimal_preset_builds_passes_its_tests_and_serves() {
-    build_test_and_run("minimal", |_| {});
+    let case = Case {
+        name: "e2e-minimal",
+        args: &["--preset", "minimal"],
+        test_env: &[],
+        run_env: &[],
+        migrate: false,
+    };
+    build_test_and_run(&case, |_| {});
+}
+
+/// Sends `body` (JSON) with `method` and returns the status, headers and body.
+fn call(
+    method: &str,
+    url: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, ureq::http::HeaderMap, serde_json::Value) {
+    let http = agent();
+    let response = match (method, body) {
+        ("GET", None) => http.get(url).call(),
+        ("DELETE", None) => http.delete(url).call(),
+        ("POST", Some(body)) => http
+            .post(url)
+            .header("content-type", "application/json")
+            .send(body.to_string()),
+        ("PUT", Some(body)) => http
+            .put(url)
+            .header("content-type", "application/json")
+            .send(body.to_string()),
+        ("PATCH", Some(body)) => http
+            .patch(url)
+            .header("content-type", "application/json")
+            .send(body.to_string()),
+        other => panic!("unsupported request {other:?}"),
+    };
+    let mut response = response.unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.body_mut().read_to_string().unwrap();
+    let body = if text.is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{text:?}: {e}"))
+    };
+    (status, headers, body)
+}
+
+/// Walks the products flow over HTTP: create, list with a cursor, get, update,
+/// delete.
+fn check_products(service: &Service) {
+    let products = format!("{}/api/v1/products", service.base);
+    let (status, _, empty) = call("GET", &products, None);
+    assert_eq!(status, 200, "{empty}");
+    assert_eq!(
+        empty,
+        serde_json::json!({ "items": [], "next_cursor": null })
+    );
+
+    let mut ids = Vec::new();
+    for (name, price) in [("Lamp", 4500), ("Chair", 12000), ("Desk", 30000)] {
+        let body = serde_json::json!({ "name": name, "price_cents": price });
+        let (status, headers, product) = call("POST", &products, Some(body));
+        assert_eq!(status, 201, "{product}");
+        let id = product["id"].as_str().unwrap().to_owned();
+        assert_eq!(headers["location"], format!("/api/v1/products/{id}"));
+        assert_eq!(product["name"], name);
+        ids.push(id);
+    }
+
+    let (status, _, first) = call("GET", &format!("{products}?limit=2"), None);
+    assert_eq!(status, 200);
+    assert_eq!(first["items"].as_array().unwrap().len(), 2, "{first}");
+    let cursor = first["next_cursor"].as_str().expect("a second page");
+    let (status, _, second) = call("GET", &format!("{products}?limit=2&cursor={cursor}"), None);
+    assert_eq!(status, 200);
+    assert_eq!(second["items"].as_array().unwrap().len(), 1, "{second}");
+    assert_eq!(second["next_cursor"], serde_json::Value::Null);
+    let listed: Vec<&str> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(second["items"].as_array().unwrap())
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ids, "every product once, oldest first");
+
+    let one = format!("{products}/{}", ids[1]);
+    let (status, _, chair) = call("GET", &one, None);
+    assert_eq!((status, chair["name"].as_str()), (200, Some("Chair")));
+    let body = serde_json::json!({ "price_cents": 9900 });
+    let (status, _, patched) = call("PATCH", &one, Some(body));
+    assert_eq!((status, patched["price_cents"].as_i64()), (200, Some(9900)));
+    let body = serde_json::json!({ "name": "Armchair", "price_cents": 15000 });
+    let (status, _, replaced) = call("PUT", &one, Some(body));
+    assert_eq!(status, 200, "{replaced}");
+    assert_eq!(replaced["name"], "Armchair");
+
+    let body = serde_json::json!({ "name": "", "price_cents": -1 });
+    let (status, headers, invalid) = call("POST", &products, Some(body));
+    assert_eq!(status, 422);
+    assert_eq!(headers["content-type"], "application/problem+json");
+    assert_eq!(invalid["errors"].as_array().unwrap().len(), 2, "{invalid}");
+
+    let (status, _, _) = call("DELETE", &one, None);
+    assert_eq!(status, 204);
+    let (status, _, gone) = call("GET", &one, None);
+    assert_eq!(status, 404, "{gone}");
+
+    let (status, _, ready) = call("GET", &format!("{}/health/ready", service.base), None);
+    assert_eq!(status, 200);
+    assert_eq!(ready["checks"]["database"]["status"], "up", "{ready}");
+}
+
+/// A database of its own on the machine's PostgreSQL, dropped afterwards.
+struct ScratchDatabase {
+    name: String,
+    url: String,
+}
+
+impl ScratchDatabase {
+    fn create(name: &str) -> Self {
+        let admin = postgres_url();
+        let status = Command::new("psql")
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &admin])
+            // Separate commands: each runs outside a transaction, as they must.
+            .arg("-c")
+            .arg(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .arg("-c")
+            .arg(format!("CREATE DATABASE \"{name}\""))
+            .status()
+            .expect("psql runs (PostgreSQL's client is installed)");
+        assert!(status.success(), "cannot create database {name} on {admin}");
+        let (server, _) = admin.rsplit_once('/').expect("a URL with a database");
+        Self {
+            name: name.to_owned(),
+            url: format!("{server}/{name}"),
+        }
+    }
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args(["-X", "-q", "-d", &postgres_url(), "-c"])
+            .arg(format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.name
+            ))
+            .status();
+    }
+}
+
+#[test]
+fn postgres_project_with_a_read_replica_builds_passes_its_tests_and_serves_products() {
+    let admin = postgres_url();
+    let database = ScratchDatabase::create("stanchion_e2e_postgres");
+    let case = Case {
+        name: "e2e-postgres",
+        args: &[
+            "--preset",
+            "minimal",
+            "--set",
+            "database=postgres",
+            "--set",
+            "read_replica=true",
+        ],
+        test_env: &[("DATABASE_URL", &admin)],
+        // The "replica" is the same database: reads go through the reader pool.
+        run_env: &[
+            ("DATABASE_URL", &database.url),
+            ("DATABASE_READ_URL", &database.url),
+        ],
+        migrate: true,
+    };
+    build_test_and_run(&case, |service| {
+        check_products(service);
+        let (_, _, ready) = call("GET", &format!("{}/health/ready", service.base), None);
+        assert_eq!(
+            ready["checks"]["database_reader"]["status"], "up",
+            "{ready}"
+        );
+    });
+}
+
+#[test]
+fn sqlite_project_builds_passes_its_tests_and_serves_products_from_a_file() {
+    let case = Case {
+        name: "e2e-sqlite",
+        args: &["--preset", "minimal", "--set", "database=sqlite"],
+        test_env: &[],
+        // The default DATABASE_URL: data/e2e_sqlite.db in the project.
+        run_env: &[],
+        migrate: true,
+    };
+    build_test_and_run(&case, check_products);
 }

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use predicates::prelude::*;
 
-use crate::support::{cargo, list_files, repo_root, stanchion};
+use crate::support::{cargo, cargo_with_env, list_files, postgres_url, repo_root, stanchion};
 
 fn fixtures() -> PathBuf {
     repo_root().join("tests/fixtures/regen")
@@ -438,8 +438,10 @@ fn add_and_remove_keep_the_users_record_edits_and_dependencies() {
     assert!(manifest.contains("serde = \"1\""), "{manifest}");
 }
 
-/// `add` of each deploy component on a generated minimal project: the project
-/// still builds, passes clippy and its own tests. Later components extend this.
+/// `add` of the database and each deploy component on a generated minimal
+/// project: the project gives what `new` would have, still builds, passes clippy
+/// and its own tests (the database's against the machine's PostgreSQL), and
+/// regenerating it is a no-op. Later components extend this.
 #[test]
 fn add_each_available_component_to_a_minimal_project_and_it_still_builds() {
     let tmp = tempfile::tempdir().unwrap();
@@ -458,7 +460,8 @@ fn add_each_available_component_to_a_minimal_project_and_it_still_builds() {
         .arg(&project)
         .assert()
         .success();
-    for component in ["docker", "kubernetes", "ci"] {
+    // `add database --yes` picks the first database, PostgreSQL.
+    for component in ["database", "docker", "kubernetes", "ci"] {
         stanchion()
             .args(["add", component, "--yes", "--dir"])
             .arg(&project)
@@ -467,6 +470,10 @@ fn add_each_available_component_to_a_minimal_project_and_it_still_builds() {
             .stderr(predicate::str::contains(format!("added `{component}`")));
     }
     for file in [
+        "src/db.rs",
+        "src/products.rs",
+        "migrations/0001_create_products.sql",
+        "tests/products.rs",
         "Dockerfile",
         "deploy/kubernetes/deployment.yaml",
         ".github/workflows/ci.yml",
@@ -483,6 +490,8 @@ fn add_each_available_component_to_a_minimal_project_and_it_still_builds() {
             "minimal",
             "--yes",
             "--set",
+            "database=postgres",
+            "--set",
             "deploy=docker,kubernetes,ci",
             "--dir",
         ])
@@ -498,11 +507,30 @@ fn add_each_available_component_to_a_minimal_project_and_it_still_builds() {
         .arg(&project)
         .assert()
         .success();
+    let before = fingerprint(&project);
+    stanchion()
+        .args(["regen", "database", "--check", "--dir"])
+        .arg(&project)
+        .assert()
+        .success();
+    stanchion()
+        .args(["regen", "database", "--dir"])
+        .arg(&project)
+        .assert()
+        .success();
+    assert!(
+        fingerprint(&project) == before,
+        "regen database on an unedited project changes nothing"
+    );
     cargo(
         &project,
         &["clippy", "--all-targets", "--quiet", "--", "-D", "warnings"],
     );
-    cargo(&project, &["test", "--quiet"]);
+    cargo_with_env(
+        &project,
+        &["test", "--quiet"],
+        &[("DATABASE_URL", &postgres_url())],
+    );
 }
 
 #[test]

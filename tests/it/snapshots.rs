@@ -2,14 +2,35 @@
 //! contents (base copies are listed, not repeated). A template change shows up
 //! here as a reviewable diff (`cargo insta review`).
 
-use stanchion::answers::Preset;
+use stanchion::answers::{Layer, Preset, Value};
 
 use crate::support::{preset_answers, render, stanchion};
 
 /// The whole tree as one reviewable text.
 fn tree_text(preset: Preset) -> String {
-    let answers = preset_answers(preset, "snap-api").and_then(|a| render(&a));
-    let tree = match answers {
+    text_of(preset_answers(preset, "snap-api").and_then(|a| render(&a)))
+}
+
+/// The tree of the `minimal` preset with `overrides` on top.
+fn minimal_with(overrides: &[(&str, Value)]) -> String {
+    let layer = Layer {
+        origin: "test".into(),
+        explicit: true,
+        values: [("name", Value::Str("snap-api".into()))]
+            .iter()
+            .chain(overrides)
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect(),
+    };
+    let answers = stanchion::answers::resolve(
+        &[layer, Layer::from_preset(Preset::Minimal)],
+        stanchion::answers::Fallback::Defaults,
+    );
+    text_of(answers.and_then(|a| render(&a)))
+}
+
+fn text_of(tree: stanchion::Result<stanchion::tree::Tree>) -> String {
+    let tree = match tree {
         Ok(tree) => tree,
         Err(e) => return format!("error: {e}\n"),
     };
@@ -32,6 +53,19 @@ fn minimal_preset() {
 #[test]
 fn local_preset() {
     insta::assert_snapshot!(tree_text(Preset::Local));
+}
+
+#[test]
+fn minimal_with_postgres_and_a_read_replica() {
+    insta::assert_snapshot!(minimal_with(&[
+        ("database", Value::Str("postgres".into())),
+        ("read_replica", Value::Bool(true)),
+    ]));
+}
+
+#[test]
+fn minimal_with_sqlite() {
+    insta::assert_snapshot!(minimal_with(&[("database", Value::Str("sqlite".into()))]));
 }
 
 #[test]

@@ -74,11 +74,27 @@ pub fn generated_target_dir() -> PathBuf {
         .unwrap_or_else(|| repo_root().join("target/generated"))
 }
 
+/// The PostgreSQL server the generated projects' tests use: `DATABASE_URL` when
+/// set, else the machine's own (trust authentication, as `.ci/run` starts it).
+pub fn postgres_url() -> String {
+    std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
 /// Runs `cargo ARGS` in `project` with the shared target directory; panics with
 /// the output when it fails.
 pub fn cargo(project: &Path, args: &[&str]) -> Output {
+    cargo_with_env(project, args, &[])
+}
+
+/// [`cargo`] with extra environment variables, such as `DATABASE_URL` for a
+/// project's own tests.
+pub fn cargo_with_env(project: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
     let output = Command::new(env!("CARGO"))
         .args(args)
+        .envs(envs.iter().copied())
         .current_dir(project)
         .env("CARGO_TARGET_DIR", generated_target_dir())
         .env_remove("RUSTFLAGS")
