@@ -292,3 +292,38 @@ fn deploy_files_are_valid_compose_and_kubernetes_documents() {
     );
     assert!(dockerfile.contains("USER"), "runs as a non-root user");
 }
+
+#[test]
+fn compose_with_postgres_has_a_healthchecked_database_the_app_waits_for() {
+    let answers = answers_from(&[
+        ("name", Value::Str("shop".into())),
+        ("database", Value::Str("postgres".into())),
+        ("deploy", Value::Str("docker,ci".into())),
+    ])
+    .unwrap();
+    let tree = render_embedded(&answers).unwrap();
+    let compose = std::str::from_utf8(tree.get("docker-compose.yml").unwrap()).unwrap();
+    let doc = &YamlLoader::load_from_str(compose).expect("valid YAML")[0];
+    let db = &doc["services"]["db"];
+    assert!(
+        db["image"].as_str().unwrap().starts_with("postgres"),
+        "{compose}"
+    );
+    let test = format!("{:?}", db["healthcheck"]["test"]);
+    assert!(test.contains("pg_isready"), "{compose}");
+    assert_eq!(
+        doc["services"]["app"]["depends_on"]["db"]["condition"].as_str(),
+        Some("service_healthy"),
+        "{compose}"
+    );
+    let env = format!("{:?}", doc["services"]["app"]["environment"]);
+    assert!(env.contains("DATABASE_URL"), "{compose}");
+    // The CI workflow runs the tests against a PostgreSQL service.
+    let workflow = std::str::from_utf8(tree.get(".github/workflows/ci.yml").unwrap()).unwrap();
+    let ci = &YamlLoader::load_from_str(workflow).expect("valid YAML")[0];
+    let jobs = format!("{:?}", ci["jobs"]);
+    assert!(
+        jobs.contains("postgres") && jobs.contains("DATABASE_URL"),
+        "{workflow}"
+    );
+}
