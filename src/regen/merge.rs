@@ -107,7 +107,12 @@ pub fn merge_manifest(base: &str, current: &str, new: &str) -> Merged {
         }) else {
             continue;
         };
+        // Keep an alphabetical table alphabetical: new crates go in their place.
+        let sorted = is_sorted(&mine);
         conflicted |= merge_dependency_table(&base_t, &mut mine, &new_t);
+        if sorted && !is_sorted(&mine) {
+            mine.sort_values();
+        }
         if mine.is_empty() && table_of(&current_doc).is_none() {
             continue; // the user has no such table and nothing needs one
         }
@@ -139,6 +144,12 @@ pub fn merge_manifest(base: &str, current: &str, new: &str) -> Merged {
         text: current_doc.to_string(),
         conflicted,
     }
+}
+
+/// Whether the table's keys are in alphabetical order.
+fn is_sorted(table: &Table) -> bool {
+    let keys: Vec<&str> = table.iter().map(|(k, _)| k).collect();
+    keys.windows(2).all(|w| w[0] <= w[1])
 }
 
 /// Applies the template's change of one dependency table (`base` → `new`) to the
