@@ -101,13 +101,49 @@ pub(crate) fn new(args: &NewArgs) -> Result<()> {
     let components: Vec<String> = answers.components().into_iter().map(|(c, _)| c).collect();
     let _ = writeln!(
         err,
-        "Created `{}` ({}) in `{}`\n\nNext steps:\n  cd {}\n  cargo run      # serves on http://127.0.0.1:8080 (set PORT to change)\n  cargo test     # runs the project's own tests\n\nLater: `stanchion add <component>` and `stanchion regen` keep it current.",
+        "Created `{}` ({}) in `{}`\n\n{}",
         answers.name,
         components.join(", "),
         target.display(),
-        shell_path(&target),
+        next_steps(&answers, &target),
     );
     Ok(())
+}
+
+/// What to type next, including the services the project needs to run.
+fn next_steps(answers: &answers::Answers, target: &Path) -> String {
+    let mut steps = vec![format!("cd {}", shell_path(target))];
+    let compose = answers.deploy.iter().any(|d| d == "docker");
+    let mut services = Vec::new();
+    if answers.database == answers::Database::Postgres {
+        services.push(("db", "DATABASE_URL"));
+    }
+    let redis = answers.cache == answers::Backend::Redis
+        || answers
+            .rate_limit
+            .is_some_and(|r| r.backend == answers::Backend::Redis);
+    if redis {
+        services.push(("redis", "REDIS_URL"));
+    }
+    if !services.is_empty() {
+        let names: Vec<&str> = services.iter().map(|(s, _)| *s).collect();
+        let vars: Vec<&str> = services.iter().map(|(_, v)| *v).collect();
+        steps.push(if compose {
+            format!(
+                "docker compose up -d {:<6} # or point {} at your own",
+                names.join(" "),
+                vars.join(" and ")
+            )
+        } else {
+            format!("cp .env.example .env   # then set {}", vars.join(" and "))
+        });
+    }
+    steps.push("cargo run      # serves on http://127.0.0.1:8080 (set PORT to change)".into());
+    steps.push("cargo test     # runs the project's own tests".into());
+    format!(
+        "Next steps:\n  {}\n\nLater: `stanchion add <component>` and `stanchion regen` keep it current.",
+        steps.join("\n  ")
+    )
 }
 
 /// `path` as it can be typed in a shell.

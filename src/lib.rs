@@ -10,7 +10,9 @@
 //! 3. [`project`]: the rendered files plus their record (`stanchion.toml`, base
 //!    copies) form a [`tree::Tree`], which is written atomically.
 //!
-//! [`generate`] runs steps 1–2 for library users; [`run`] is the command line.
+//! [`generate`] renders a new project's whole tree for library users without
+//! writing it; [`regen`] plans and applies updates to an existing project; [`run`]
+//! is the command line.
 
 pub mod answers;
 pub mod cli;

@@ -342,3 +342,40 @@ fn help_documents_exit_codes_and_completions_are_generated() {
     }
     stanchion().arg("frobnicate").assert().code(2);
 }
+
+#[test]
+fn next_steps_name_the_services_the_project_needs() {
+    let tmp = tempfile::tempdir().unwrap();
+    stanchion()
+        .current_dir(tmp.path())
+        .args(["new", "pg", "--yes", "--set", "database=postgres"])
+        .assert()
+        .success()
+        .stderr(
+            predicate::str::contains("docker compose up -d db")
+                .and(predicate::str::contains("DATABASE_URL")),
+        );
+    stanchion()
+        .current_dir(tmp.path())
+        .args([
+            "new",
+            "pg-bare",
+            "--yes",
+            "--set",
+            "database=postgres",
+            "--set",
+            "deploy=none",
+        ])
+        .assert()
+        .success()
+        .stderr(
+            predicate::str::contains("cp .env.example .env")
+                .and(predicate::str::contains("DATABASE_URL")),
+        );
+    stanchion()
+        .current_dir(tmp.path())
+        .args(["new", "lite", "--yes", "--set", "database=sqlite"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("docker compose").not());
+}
