@@ -440,8 +440,8 @@ fn add_and_remove_keep_the_users_record_edits_and_dependencies() {
     assert!(manifest.contains("serde = \"1\""), "{manifest}");
 }
 
-/// `add` of the database, the rate limiter and each deploy component on a
-/// generated minimal project: the project gives what `new` would have, still
+/// `add` of the database, the cache, the rate limiter and each deploy component
+/// on a generated minimal project: the project gives what `new` would have, still
 /// builds, passes clippy and its own tests (against the machine's PostgreSQL and
 /// Redis), and regenerating it is a no-op. Later components extend this.
 #[test]
@@ -463,7 +463,7 @@ fn add_each_available_component_to_a_minimal_project_and_it_still_builds() {
         .assert()
         .success();
     // `add X --yes` picks the first choice: PostgreSQL, Redis.
-    for component in ["database", "rate-limit", "docker", "kubernetes", "ci"] {
+    for component in ["database", "cache", "rate-limit", "docker", "kubernetes", "ci"] {
         stanchion()
             .args(["add", component, "--yes", "--dir"])
             .arg(&project)
@@ -476,6 +476,8 @@ fn add_each_available_component_to_a_minimal_project_and_it_still_builds() {
         "src/products.rs",
         "migrations/0001_create_products.sql",
         "tests/products.rs",
+        "src/cache.rs",
+        "tests/cache.rs",
         "src/rate_limit.rs",
         "tests/rate_limit.rs",
         "Dockerfile",
@@ -495,6 +497,8 @@ fn add_each_available_component_to_a_minimal_project_and_it_still_builds() {
             "--yes",
             "--set",
             "database=postgres",
+            "--set",
+            "cache=redis",
             "--set",
             "rate_limit=redis",
             "--set",
