@@ -316,7 +316,8 @@ fn components_lists_what_each_adds_and_what_is_not_available() {
         .stdout(predicate::str::contains("files: "))
         .stdout(predicate::str::is_match(r"(?m)^docker +\S").unwrap())
         .stdout(predicate::str::is_match(r"(?m)^database +PostgreSQL").unwrap())
-        .stdout(predicate::str::is_match(r"(?m)^cache +\(not available yet\)").unwrap());
+        .stdout(predicate::str::is_match(r"(?m)^cache +An application cache").unwrap())
+        .stdout(predicate::str::is_match(r"(?m)^metrics +\(not available yet\)").unwrap());
 }
 
 #[test]

@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 
 use predicates::prelude::*;
 
-use crate::support::{cargo, cargo_with_env, list_files, postgres_url, repo_root, stanchion};
+use crate::support::{
+    cargo, cargo_with_env, list_files, postgres_url, redis_url, repo_root, stanchion,
+};
 
 fn fixtures() -> PathBuf {
     repo_root().join("tests/fixtures/regen")
@@ -438,10 +440,10 @@ fn add_and_remove_keep_the_users_record_edits_and_dependencies() {
     assert!(manifest.contains("serde = \"1\""), "{manifest}");
 }
 
-/// `add` of the database and each deploy component on a generated minimal
-/// project: the project gives what `new` would have, still builds, passes clippy
-/// and its own tests (the database's against the machine's PostgreSQL), and
-/// regenerating it is a no-op. Later components extend this.
+/// `add` of the database, the cache, the rate limiter and each deploy component
+/// on a generated minimal project: the project gives what `new` would have, still
+/// builds, passes clippy and its own tests (against the machine's PostgreSQL and
+/// Redis), and regenerating it is a no-op. Later components extend this.
 #[test]
 fn add_each_available_component_to_a_minimal_project_and_it_still_builds() {
     let tmp = tempfile::tempdir().unwrap();
@@ -460,8 +462,8 @@ fn add_each_available_component_to_a_minimal_project_and_it_still_builds() {
         .arg(&project)
         .assert()
         .success();
-    // `add database --yes` picks the first database, PostgreSQL.
-    for component in ["database", "docker", "kubernetes", "ci"] {
+    // `add X --yes` picks the first choice: PostgreSQL, Redis.
+    for component in ["database", "cache", "rate-limit", "docker", "kubernetes", "ci"] {
         stanchion()
             .args(["add", component, "--yes", "--dir"])
             .arg(&project)
@@ -474,6 +476,10 @@ fn add_each_available_component_to_a_minimal_project_and_it_still_builds() {
         "src/products.rs",
         "migrations/0001_create_products.sql",
         "tests/products.rs",
+        "src/cache.rs",
+        "tests/cache.rs",
+        "src/rate_limit.rs",
+        "tests/rate_limit.rs",
         "Dockerfile",
         "deploy/kubernetes/deployment.yaml",
         ".github/workflows/ci.yml",
@@ -491,6 +497,10 @@ fn add_each_available_component_to_a_minimal_project_and_it_still_builds() {
             "--yes",
             "--set",
             "database=postgres",
+            "--set",
+            "cache=redis",
+            "--set",
+            "rate_limit=redis",
             "--set",
             "deploy=docker,kubernetes,ci",
             "--dir",
@@ -529,7 +539,7 @@ fn add_each_available_component_to_a_minimal_project_and_it_still_builds() {
     cargo_with_env(
         &project,
         &["test", "--quiet"],
-        &[("DATABASE_URL", &postgres_url())],
+        &[("DATABASE_URL", &postgres_url()), ("REDIS_URL", &redis_url())],
     );
 }
 

@@ -83,6 +83,15 @@ pub fn postgres_url() -> String {
         .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
+/// The Redis server the generated projects' tests use: `REDIS_URL` when set,
+/// else the machine's own, as `.ci/run` starts it.
+pub fn redis_url() -> String {
+    std::env::var("REDIS_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+        .unwrap_or_else(|| "redis://127.0.0.1:6379".to_owned())
+}
+
 /// Runs `cargo ARGS` in `project` with the shared target directory; panics with
 /// the output when it fails.
 pub fn cargo(project: &Path, args: &[&str]) -> Output {
