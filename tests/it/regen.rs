@@ -463,7 +463,14 @@ fn add_each_available_component_to_a_minimal_project_and_it_still_builds() {
         .assert()
         .success();
     // `add X --yes` picks the first choice: PostgreSQL, Redis.
-    for component in ["database", "cache", "rate-limit", "docker", "kubernetes", "ci"] {
+    for component in [
+        "database",
+        "cache",
+        "rate-limit",
+        "docker",
+        "kubernetes",
+        "ci",
+    ] {
         stanchion()
             .args(["add", component, "--yes", "--dir"])
             .arg(&project)
@@ -539,7 +546,10 @@ fn add_each_available_component_to_a_minimal_project_and_it_still_builds() {
     cargo_with_env(
         &project,
         &["test", "--quiet"],
-        &[("DATABASE_URL", &postgres_url()), ("REDIS_URL", &redis_url())],
+        &[
+            ("DATABASE_URL", &postgres_url()),
+            ("REDIS_URL", &redis_url()),
+        ],
     );
 }
 
