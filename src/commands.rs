@@ -357,10 +357,22 @@ pub(crate) fn add(args: &AddArgs) -> Result<()> {
         return Ok(());
     }
     let enabling = crate::regen::enabling_answer(name, &current, None);
-    if !templates.components.contains_key(name) {
+    let Some(component) = templates.components.get(name) else {
         return Err(Error::ComponentUnavailable {
             component: name.to_owned(),
             answer: enabling.map_or("-", |(k, _)| k).to_owned(),
+        });
+    };
+    let have = selected(&current);
+    if let Some(needs) = component
+        .manifest
+        .depends_on
+        .iter()
+        .find(|needs| !have.contains(*needs))
+    {
+        return Err(Error::NeedsComponent {
+            name: name.to_owned(),
+            needs: needs.clone(),
         });
     }
     let set = Layer::from_set_args(&args.set)?;

@@ -147,6 +147,12 @@ pub enum Error {
     #[error("cannot remove `base`: every generated project is built on it")]
     BaseRequired,
 
+    /// `add` of a component that needs another one the project does not have.
+    #[error(
+        "cannot add `{name}`: it depends on `{needs}`, which this project does not have\n\nhelp: add `{needs}` first (`stanchion add {needs}`)"
+    )]
+    NeedsComponent { name: String, needs: String },
+
     /// `remove` of a component another one needs.
     #[error(
         "cannot remove `{name}`: `{needed_by}` depends on it\n\nhelp: remove `{needed_by}` first"

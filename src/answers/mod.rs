@@ -586,11 +586,11 @@ mod tests {
 
     #[test]
     fn precedence_is_set_then_file_then_preset_then_prompt_then_default() {
-        let set = layer("`--set`", true, &[("database", s("none"))]);
+        let set = layer("`--set`", true, &[("database", s("sqlite"))]);
         let file = layer(
             "file",
             true,
-            &[("database", s("sqlite")), ("cache", s("memory"))],
+            &[("database", s("postgres")), ("cache", s("memory"))],
         );
         let preset = Layer::from_preset(Preset::Full);
         let mut prompter = Scripted {
@@ -598,7 +598,7 @@ mod tests {
             asked: vec![],
         };
         let answers = resolve(&[set, file, preset], Fallback::Ask(&mut prompter)).unwrap();
-        assert_eq!(answers.database, Database::None, "--set beats the file");
+        assert_eq!(answers.database, Database::Sqlite, "--set beats the file");
         assert_eq!(answers.cache, Backend::Memory, "the file beats the preset");
         assert!(answers.auth, "the preset beats the prompt");
         assert_eq!(answers.description, "Shop API", "the prompt fills the rest");
@@ -648,6 +648,48 @@ mod tests {
                 window_secs: 900
             })
         );
+    }
+
+    #[test]
+    fn auth_is_asked_only_with_a_database() {
+        let mut prompter = Scripted {
+            answers: BTreeMap::from([("name", s("shop")), ("database", s("none"))]),
+            asked: vec![],
+        };
+        let answers = resolve(&[], Fallback::Ask(&mut prompter)).unwrap();
+        assert!(!prompter.asked.contains(&"auth"));
+        assert!(!answers.auth);
+        assert!(answers.values().get("auth").is_none());
+
+        let mut prompter = Scripted {
+            answers: BTreeMap::from([
+                ("name", s("shop")),
+                ("database", s("sqlite")),
+                ("auth", s("jwt")),
+            ]),
+            asked: vec![],
+        };
+        let answers = resolve(&[], Fallback::Ask(&mut prompter)).unwrap();
+        assert!(prompter.asked.contains(&"auth"));
+        assert!(answers.auth);
+
+        let set = layer("`--set`", true, &[("name", s("shop")), ("auth", s("jwt"))]);
+        let err = resolve(&[set], Fallback::Defaults).unwrap_err();
+        assert!(matches!(err, Error::AnswerNotApplicable { ref key, .. } if key == "auth"));
+        assert!(
+            err.to_string().contains("`database` is not `none`"),
+            "{err}"
+        );
+
+        // A preset's auth without a database is dropped, not an error.
+        let set = layer(
+            "`--set`",
+            true,
+            &[("name", s("shop")), ("database", s("none"))],
+        );
+        let answers =
+            resolve(&[set, Layer::from_preset(Preset::Full)], Fallback::Defaults).unwrap();
+        assert!(!answers.auth);
     }
 
     #[test]

@@ -237,6 +237,11 @@ fn rate_limited(p: &Partial) -> bool {
     p.str("rate_limit").is_some_and(|v| v != "none")
 }
 
+/// Accounts live in the database, so authentication needs one.
+fn has_database(p: &Partial) -> bool {
+    p.str("database").is_some_and(|v| v != "none")
+}
+
 /// Every question, in the order they are asked.
 pub static QUESTIONS: &[Question] = &[
     Question {
@@ -316,7 +321,7 @@ pub static QUESTIONS: &[Question] = &[
         prompt: "Authentication",
         kind: Kind::Choice(AUTHS),
         default: Some(|| Value::Str("none".into())),
-        applies: None,
+        applies: Some((has_database, "only when `database` is not `none`")),
     },
     Question {
         key: "metrics",

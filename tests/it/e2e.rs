@@ -2,10 +2,12 @@
 //! its binary, talk to it over HTTP and stop it with SIGTERM. Every generated
 //! project builds into one shared target directory so dependencies compile once.
 //!
-//! The PostgreSQL project runs against the machine's server (`DATABASE_URL`, or
-//! 127.0.0.1:5432 as `.ci/run` starts it): its own tests create and drop their
-//! databases, and the running binary gets a database made for it here with
-//! `createdb` and removed with `dropdb`.
+//! The PostgreSQL projects run against the machine's server (`DATABASE_URL`, or
+//! 127.0.0.1:5432 as `.ci/run` starts it): their own tests create and drop their
+//! databases, and each running binary gets a database made for it here and
+//! dropped afterwards. The Redis-backed project uses the machine's Redis
+//! (`REDIS_URL`, or 127.0.0.1:6379) under key prefixes of its own; its own tests
+//! also start and kill private `redis-server` processes.
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -13,7 +15,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{cargo_with_env, generated_target_dir, postgres_url, stanchion};
+use crate::support::{cargo_with_env, generated_target_dir, postgres_url, redis_url, stanchion};
 
 /// An HTTP client that returns error statuses instead of failing on them.
 fn agent() -> ureq::Agent {
@@ -230,20 +232,40 @@ fn call(
     url: &str,
     body: Option<serde_json::Value>,
 ) -> (u16, ureq::http::HeaderMap, serde_json::Value) {
+    call_as(method, url, body, None)
+}
+
+/// `request` with an `Authorization` header when there is one.
+fn authorized<B>(
+    request: ureq::RequestBuilder<B>,
+    authorization: Option<&str>,
+) -> ureq::RequestBuilder<B> {
+    match authorization {
+        Some(value) => request.header("authorization", value),
+        None => request,
+    }
+}
+
+/// [`call`] with `token` as the bearer token, when given.
+fn call_as(
+    method: &str,
+    url: &str,
+    body: Option<serde_json::Value>,
+    token: Option<&str>,
+) -> (u16, ureq::http::HeaderMap, serde_json::Value) {
     let http = agent();
+    let bearer = token.map(|token| format!("Bearer {token}"));
+    let bearer = bearer.as_deref();
     let response = match (method, body) {
-        ("GET", None) => http.get(url).call(),
-        ("DELETE", None) => http.delete(url).call(),
-        ("POST", Some(body)) => http
-            .post(url)
+        ("GET", None) => authorized(http.get(url), bearer).call(),
+        ("DELETE", None) => authorized(http.delete(url), bearer).call(),
+        ("POST", Some(body)) => authorized(http.post(url), bearer)
             .header("content-type", "application/json")
             .send(body.to_string()),
-        ("PUT", Some(body)) => http
-            .put(url)
+        ("PUT", Some(body)) => authorized(http.put(url), bearer)
             .header("content-type", "application/json")
             .send(body.to_string()),
-        ("PATCH", Some(body)) => http
-            .patch(url)
+        ("PATCH", Some(body)) => authorized(http.patch(url), bearer)
             .header("content-type", "application/json")
             .send(body.to_string()),
         other => panic!("unsupported request {other:?}"),
@@ -263,6 +285,12 @@ fn call(
 /// Walks the products flow over HTTP: create, list with a cursor, get, update,
 /// delete.
 fn check_products(service: &Service) {
+    check_products_as(service, None);
+}
+
+/// [`check_products`] with `token` as the bearer token of every request.
+fn check_products_as(service: &Service, token: Option<&str>) {
+    let call = |method: &str, url: &str, body| call_as(method, url, body, token);
     let products = format!("{}/api/v1/products", service.base);
     let (status, _, empty) = call("GET", &products, None);
     assert_eq!(status, 200, "{empty}");
@@ -408,4 +436,190 @@ fn sqlite_project_builds_passes_its_tests_and_serves_products_from_a_file() {
         migrate: true,
     };
     build_test_and_run(&case, check_products);
+}
+
+/// Registers, logs in, reads the account and refreshes over HTTP; checks that
+/// product writes need a token. Returns an access token.
+fn check_auth(service: &Service) -> String {
+    let url = |path: &str| format!("{}{path}", service.base);
+    let credentials =
+        serde_json::json!({ "email": " E2E@Example.com", "password": "e2e password 1" });
+    let (status, _, account) = call("POST", &url("/auth/register"), Some(credentials.clone()));
+    assert_eq!(status, 201, "{account}");
+    assert_eq!(account["email"], "e2e@example.com");
+    let (status, _, taken) = call("POST", &url("/auth/register"), Some(credentials.clone()));
+    assert_eq!(status, 409, "{taken}");
+
+    let (status, _, pair) = call("POST", &url("/auth/login"), Some(credentials));
+    assert_eq!(status, 200, "{pair}");
+    assert_eq!(pair["token_type"], "Bearer");
+    assert_eq!(pair["expires_in"], 900);
+    let access = pair["access_token"].as_str().unwrap().to_owned();
+    let (status, _, me) = call_as("GET", &url("/auth/me"), None, Some(&access));
+    assert_eq!((status, &me), (200, &account));
+    let (status, headers, _) = call("GET", &url("/auth/me"), None);
+    assert_eq!(status, 401);
+    assert_eq!(headers["www-authenticate"], "Bearer");
+
+    let body = serde_json::json!({ "refresh_token": pair["refresh_token"] });
+    let (status, _, renewed) = call("POST", &url("/auth/refresh"), Some(body));
+    assert_eq!(status, 200, "{renewed}");
+    let (status, _, _) = call_as(
+        "GET",
+        &url("/auth/me"),
+        None,
+        renewed["access_token"].as_str(),
+    );
+    assert_eq!(status, 200);
+
+    let product = serde_json::json!({ "name": "Anonymous", "price_cents": 1 });
+    let (status, _, refused) = call("POST", &url("/api/v1/products"), Some(product));
+    assert_eq!(status, 401, "writes need a token: {refused}");
+    access
+}
+
+/// A product read twice comes from the database, then from the cache; a write
+/// sends the next read back to the database.
+fn check_cache(service: &Service, token: &str) {
+    let products = format!("{}/api/v1/products", service.base);
+    let body = serde_json::json!({ "name": "Cached lamp", "price_cents": 100 });
+    let (status, _, product) = call_as("POST", &products, Some(body), Some(token));
+    assert_eq!(status, 201, "{product}");
+    let one = format!("{products}/{}", product["id"].as_str().unwrap());
+    let x_cache = |method: &str, body| {
+        let (status, headers, _) = call_as(method, &one, body, Some(token));
+        assert_eq!(status, 200);
+        headers
+            .get("x-cache")
+            .map(|value| value.to_str().unwrap().to_owned())
+    };
+    assert_eq!(x_cache("GET", None).as_deref(), Some("miss"));
+    assert_eq!(x_cache("GET", None).as_deref(), Some("hit"));
+    let patch = serde_json::json!({ "price_cents": 200 });
+    assert_eq!(x_cache("PATCH", Some(patch)), None, "writes are not cached");
+    assert_eq!(x_cache("GET", None).as_deref(), Some("miss"));
+}
+
+/// Requests to `/api/` are limited to `max` per window; health checks never are.
+fn check_rate_limit(service: &Service, max: u32) {
+    let url = format!("{}/api/v1/products?limit=1", service.base);
+    // Whatever earlier checks spent, the limit is reached within `max` more.
+    let mut refused = None;
+    for _ in 0..=max {
+        let (status, headers, body) = call("GET", &url, None);
+        if status == 429 {
+            refused = Some((headers, body));
+            break;
+        }
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(headers["ratelimit-limit"], max.to_string().as_str());
+    }
+    let (headers, body) = refused.expect("a 429 once the limit is reached");
+    assert_eq!(headers["content-type"], "application/problem+json");
+    assert_eq!(headers["ratelimit-remaining"], "0");
+    let retry_after: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry_after >= 1, "{retry_after}");
+    assert_eq!(body["status"], 429, "{body}");
+    let (status, _, ready) = call("GET", &format!("{}/health/ready", service.base), None);
+    assert_eq!(status, 200, "health checks are never limited: {ready}");
+}
+
+/// A key prefix no earlier run used, so counters and entries start empty.
+fn fresh_prefix(name: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{name}-{}-{nanos}", std::process::id())
+}
+
+/// The signing secret of the authenticated projects' binaries.
+const E2E_JWT_SECRET: &str = "the e2e tests' secret, 32 bytes or more";
+
+/// `RATE_LIMIT_MAX` of the running binaries: enough for the flows before the
+/// rate limit check, small enough to reach quickly.
+const E2E_RATE_LIMIT_MAX: u32 = 40;
+
+#[test]
+fn sqlite_project_with_memory_cache_and_rate_limit_and_auth_serves_and_limits() {
+    let max = E2E_RATE_LIMIT_MAX.to_string();
+    let case = Case {
+        name: "e2e-edge-sqlite",
+        args: &[
+            "--preset",
+            "minimal",
+            "--set",
+            "database=sqlite",
+            "--set",
+            "cache=memory",
+            "--set",
+            "rate_limit=memory",
+            "--set",
+            "auth=jwt",
+        ],
+        test_env: &[("JWT_SECRET", E2E_JWT_SECRET)],
+        run_env: &[
+            ("JWT_SECRET", E2E_JWT_SECRET),
+            ("RATE_LIMIT_MAX", &max),
+            ("RATE_LIMIT_AUTH_MAX", "10"),
+        ],
+        migrate: true,
+    };
+    build_test_and_run(&case, |service| {
+        let token = check_auth(service);
+        check_products_as(service, Some(&token));
+        check_cache(service, &token);
+        check_rate_limit(service, E2E_RATE_LIMIT_MAX);
+    });
+}
+
+#[test]
+fn postgres_project_with_redis_cache_and_rate_limit_and_auth_serves_and_limits() {
+    let admin = postgres_url();
+    let redis = redis_url();
+    let database = ScratchDatabase::create("stanchion_e2e_edge_postgres");
+    let max = E2E_RATE_LIMIT_MAX.to_string();
+    let rate_limit_prefix = fresh_prefix("e2e-rate-limit");
+    let cache_prefix = fresh_prefix("e2e-cache");
+    let case = Case {
+        name: "e2e-edge-postgres",
+        args: &[
+            "--preset",
+            "minimal",
+            "--set",
+            "database=postgres",
+            "--set",
+            "cache=redis",
+            "--set",
+            "rate_limit=redis",
+            "--set",
+            "auth=jwt",
+        ],
+        test_env: &[
+            ("DATABASE_URL", &admin),
+            ("REDIS_URL", &redis),
+            ("JWT_SECRET", E2E_JWT_SECRET),
+        ],
+        run_env: &[
+            ("DATABASE_URL", &database.url),
+            ("REDIS_URL", &redis),
+            ("JWT_SECRET", E2E_JWT_SECRET),
+            ("RATE_LIMIT_MAX", &max),
+            ("RATE_LIMIT_AUTH_MAX", "10"),
+            ("RATE_LIMIT_KEY_PREFIX", &rate_limit_prefix),
+            ("CACHE_KEY_PREFIX", &cache_prefix),
+        ],
+        migrate: true,
+    };
+    build_test_and_run(&case, |service| {
+        let (_, _, ready) = call("GET", &format!("{}/health/ready", service.base), None);
+        assert_eq!(ready["status"], "ok", "{ready}");
+        for check in ["cache", "rate_limiter", "database"] {
+            assert_eq!(ready["checks"][check]["status"], "up", "{ready}");
+        }
+        let token = check_auth(service);
+        check_products_as(service, Some(&token));
+        check_cache(service, &token);
+        check_rate_limit(service, E2E_RATE_LIMIT_MAX);
+    });
 }

@@ -4,11 +4,16 @@
 //! question list itself, keeps only values whose components the embedded
 //! templates provide (so a component becomes covered the moment its templates
 //! land), and runs `cargo check --all-targets` on each.
+//!
+//! Questions that apply only after some answers (a read replica with PostgreSQL,
+//! authentication with a database) constrain the rows: a pair that no project
+//! can hold is not sought, and each row is filled so that every answer it sets
+//! applies — the conditions come from the questions themselves.
 
 use std::collections::BTreeSet;
 
 use stanchion::Error;
-use stanchion::answers::{Kind, QUESTIONS, Value};
+use stanchion::answers::{Kind, Partial, QUESTIONS, Value, question};
 
 use crate::support::{answers_from, cargo, render};
 
@@ -51,7 +56,8 @@ fn dimensions() -> Vec<Dimension> {
 }
 
 /// Turns an assignment of dimension values into answer pairs, dropping answers
-/// that do not apply (a read replica without PostgreSQL).
+/// to questions that do not apply (a read replica without PostgreSQL): in a
+/// [`consistent`] row those are defaults.
 fn answer_pairs(dims: &[Dimension], pick: &[usize]) -> Vec<(String, Value)> {
     let mut pairs = vec![("name".to_owned(), Value::Str("combo".into()))];
     let mut deploy = Vec::new();
@@ -67,11 +73,71 @@ fn answer_pairs(dims: &[Dimension], pick: &[usize]) -> Vec<(String, Value)> {
         }
     }
     pairs.push(("deploy".into(), Value::List(deploy)));
-    let postgres = pairs
-        .iter()
-        .any(|(k, v)| k == "database" && *v == Value::Str("postgres".into()));
-    pairs.retain(|(k, _)| k != "read_replica" || postgres);
+    let partial = partial(&pairs);
+    pairs.retain(|(key, _)| question(key).is_none_or(|q| q.applies(&partial)));
     pairs
+}
+
+fn partial(pairs: &[(String, Value)]) -> Partial {
+    let mut partial = Partial::default();
+    for (key, value) in pairs {
+        partial.insert(key, value.clone());
+    }
+    partial
+}
+
+/// The index of each dimension's default value (`none` or `false`).
+fn defaults(dims: &[Dimension]) -> Vec<usize> {
+    dims.iter()
+        .map(|d| {
+            d.values
+                .iter()
+                .position(|v| matches!(v, Value::Bool(false)) || *v == Value::Str("none".into()))
+                .unwrap_or(0)
+        })
+        .collect()
+}
+
+/// `row` with defaults for the dimensions it leaves open.
+fn filled(dims: &[Dimension], row: &[Option<usize>]) -> Vec<usize> {
+    row.iter()
+        .zip(defaults(dims))
+        .map(|(set, default)| set.unwrap_or(default))
+        .collect()
+}
+
+/// Whether every answer of `row` that is not a default applies given the rest,
+/// with defaults for the dimensions `row` leaves open.
+fn consistent(dims: &[Dimension], row: &[Option<usize>]) -> bool {
+    let defaults = defaults(dims);
+    let pick = filled(dims, row);
+    let pairs: Vec<(String, Value)> = dims
+        .iter()
+        .zip(&pick)
+        .filter(|(d, _)| !d.key.contains(':'))
+        .map(|(d, &i)| (d.key.clone(), d.values[i].clone()))
+        .collect();
+    let partial = partial(&pairs);
+    dims.iter().zip(&pick).enumerate().all(|(d, (dim, &i))| {
+        i == defaults[d] || question(&dim.key).is_none_or(|q| q.applies(&partial))
+    })
+}
+
+/// `row` made [`consistent`] by setting at most one of its open dimensions (each
+/// condition is on one earlier answer), if that is possible.
+fn complete(dims: &[Dimension], row: &[Option<usize>]) -> Option<Vec<Option<usize>>> {
+    if consistent(dims, row) {
+        return Some(row.to_vec());
+    }
+    (0..dims.len())
+        .filter(|&d| row[d].is_none())
+        .flat_map(|d| (0..dims[d].values.len()).map(move |v| (d, v)))
+        .map(|(d, v)| {
+            let mut completed = row.to_vec();
+            completed[d] = Some(v);
+            completed
+        })
+        .find(|completed| consistent(dims, completed))
 }
 
 fn renders(pairs: &[(String, Value)]) -> Result<stanchion::tree::Tree, Error> {
@@ -82,30 +148,16 @@ fn renders(pairs: &[(String, Value)]) -> Result<stanchion::tree::Tree, Error> {
 /// Drops values whose components the templates do not provide yet: each value
 /// is tried alone on top of the defaults (a read replica with PostgreSQL).
 fn available(mut dims: Vec<Dimension>) -> Vec<Dimension> {
-    let defaults: Vec<usize> = dims
-        .iter()
-        .map(|d| {
-            d.values
-                .iter()
-                .position(|v| matches!(v, Value::Bool(false)) || *v == Value::Str("none".into()))
-                .unwrap_or(0)
-        })
-        .collect();
-    let db = dims.iter().position(|d| d.key == "database").unwrap();
-    let postgres = dims[db]
-        .values
-        .iter()
-        .position(|v| *v == Value::Str("postgres".into()))
-        .unwrap();
     let mut kept = Vec::new();
     for d in 0..dims.len() {
         let keep: Vec<Value> = (0..dims[d].values.len())
             .filter(|&i| {
-                let mut pick = defaults.clone();
-                pick[d] = i;
-                if dims[d].key == "read_replica" {
-                    pick[db] = postgres;
-                }
+                let mut alone = vec![None; dims.len()];
+                alone[d] = Some(i);
+                let row = complete(&dims, &alone).unwrap_or_else(|| {
+                    panic!("{}={:?} can never apply", dims[d].key, dims[d].values[i])
+                });
+                let pick = filled(&dims, &row);
                 match renders(&answer_pairs(&dims, &pick)) {
                     Ok(_) => true,
                     Err(Error::ComponentUnavailable { .. }) => false,
@@ -127,14 +179,20 @@ fn available(mut dims: Vec<Dimension>) -> Vec<Dimension> {
 }
 
 /// A greedy pairwise-covering array: rows of value indexes such that every pair
-/// of values of two different dimensions appears in some row.
+/// of values of two different dimensions that a [`consistent`] row can hold
+/// appears in some row, and every row is consistent.
 fn covering_rows(dims: &[Dimension]) -> Vec<Vec<usize>> {
     let mut uncovered: BTreeSet<(usize, usize, usize, usize)> = BTreeSet::new();
     for a in 0..dims.len() {
         for b in a + 1..dims.len() {
             for i in 0..dims[a].values.len() {
                 for j in 0..dims[b].values.len() {
-                    uncovered.insert((a, i, b, j));
+                    let mut pair = vec![None; dims.len()];
+                    pair[a] = Some(i);
+                    pair[b] = Some(j);
+                    if complete(dims, &pair).is_some() {
+                        uncovered.insert((a, i, b, j));
+                    }
                 }
             }
         }
@@ -159,10 +217,16 @@ fn covering_rows(dims: &[Dimension]) -> Vec<Vec<usize>> {
                     .count()
             };
             let best = (0..dims[d].values.len())
+                .filter(|&v| {
+                    let mut candidate = row.clone();
+                    candidate[d] = Some(v);
+                    complete(dims, &candidate).is_some()
+                })
                 .max_by_key(|&v| (gain(v), std::cmp::Reverse(v)))
-                .unwrap();
+                .expect("some value keeps the row consistent");
             row[d] = Some(best);
         }
+        assert!(consistent(dims, &row), "{row:?}");
         let row: Vec<usize> = row.into_iter().map(Option::unwrap).collect();
         for a in 0..dims.len() {
             for b in a + 1..dims.len() {

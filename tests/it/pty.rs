@@ -215,13 +215,8 @@ fn interactive_new_asks_every_question_and_writes_the_project() {
     pty.send(ENTER);
     pty.expect("Rate limiting: none");
 
-    // No rate-limit numbers without a limiter.
-    pty.expect("Authentication");
-    pty.expect("> none");
-    pty.send(ENTER);
-    pty.expect("Authentication: none");
-
-    // Enter takes a Confirm's default.
+    // No rate-limit numbers without a limiter, and no authentication without a
+    // database: metrics come next. Enter takes a Confirm's default.
     pty.answer("Prometheus metrics at /metrics? [y/N]", ENTER);
     pty.expect("Prometheus metrics at /metrics? no");
     pty.answer("Distributed tracing (OpenTelemetry OTLP)? [y/N]", "n");
@@ -256,6 +251,10 @@ fn interactive_new_asks_every_question_and_writes_the_project() {
         "rate limit numbers asked without a limiter:\n{transcript}"
     );
     assert!(
+        !transcript.contains("Authentication"),
+        "authentication asked without a database:\n{transcript}"
+    );
+    assert!(
         transcript.contains("Created `shop-api` (base, docker, kubernetes, ci) in `shop-api`"),
         "{transcript}"
     );
@@ -276,7 +275,6 @@ fn interactive_new_asks_every_question_and_writes_the_project() {
         "cache = \"none\"",
         "http_cache = false",
         "rate_limit = \"none\"",
-        "auth = \"none\"",
         "metrics = false",
         "tracing = false",
         "openapi = false",
@@ -287,7 +285,12 @@ fn interactive_new_asks_every_question_and_writes_the_project() {
             "stanchion.toml lacks `{line}`:\n{toml}"
         );
     }
-    for absent in ["read_replica", "rate_limit_max", "rate_limit_window_secs"] {
+    for absent in [
+        "read_replica",
+        "rate_limit_max",
+        "rate_limit_window_secs",
+        "auth",
+    ] {
         assert!(
             !toml.lines().any(|l| l.starts_with(absent)),
             "`{absent}` does not apply and must not be recorded:\n{toml}"
@@ -429,7 +432,6 @@ fn an_unavailable_component_is_refused_at_once_and_asked_again() {
         "Application cache",
         "HTTP caching (Cache-Control, ETag, 304)? [y/N]",
         "Rate limiting",
-        "Authentication",
         "Prometheus metrics at /metrics? [y/N]",
         "Distributed tracing (OpenTelemetry OTLP)? [y/N]",
         "OpenAPI document and docs page? [y/N]",
@@ -444,6 +446,7 @@ fn an_unavailable_component_is_refused_at_once_and_asked_again() {
         "expected success, got {status:?}\n{transcript}"
     );
     assert!(!transcript.contains(READ_REPLICA_PROMPT), "{transcript}");
+    assert!(!transcript.contains("Authentication"), "{transcript}");
     let toml = fs::read_to_string(tmp.path().join("shop/stanchion.toml")).unwrap();
     assert!(toml.contains("database = \"none\""), "{toml}");
 }
@@ -539,8 +542,12 @@ fn add_prompts_for_the_components_questions() {
     pty.expect("> postgres");
     pty.send(ENTER);
     pty.expect("Database: postgres");
-    // ...and the question that applies only now.
+    // ...and the questions that apply only now.
     pty.answer(&format!("{READ_REPLICA_PROMPT} [y/N]"), "y");
+    pty.expect("Authentication");
+    pty.expect("> none");
+    pty.send(ENTER);
+    pty.expect("Authentication: none");
     pty.expect("added `database`");
     let status = pty.finish();
     assert!(

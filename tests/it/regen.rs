@@ -440,8 +440,9 @@ fn add_and_remove_keep_the_users_record_edits_and_dependencies() {
     assert!(manifest.contains("serde = \"1\""), "{manifest}");
 }
 
-/// `add` of the database, the cache, the rate limiter and each deploy component
-/// on a generated minimal project: the project gives what `new` would have, still
+/// `add` of the database, the cache, the rate limiter, authentication (refused
+/// until the database it needs is there) and each deploy component on a
+/// generated minimal project: the project gives what `new` would have, still
 /// builds, passes clippy and its own tests (against the machine's PostgreSQL and
 /// Redis), and regenerating it is a no-op. Later components extend this.
 #[test]
@@ -462,11 +463,21 @@ fn add_each_available_component_to_a_minimal_project_and_it_still_builds() {
         .arg(&project)
         .assert()
         .success();
-    // `add X --yes` picks the first choice: PostgreSQL, Redis.
+    stanchion()
+        .args(["add", "auth", "--yes", "--dir"])
+        .arg(&project)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "cannot add `auth`: it depends on `database`",
+        ))
+        .stderr(predicate::str::contains("stanchion add database"));
+    // `add X --yes` picks the first choice: PostgreSQL, Redis, JWT.
     for component in [
         "database",
         "cache",
         "rate-limit",
+        "auth",
         "docker",
         "kubernetes",
         "ci",
@@ -487,6 +498,10 @@ fn add_each_available_component_to_a_minimal_project_and_it_still_builds() {
         "tests/cache.rs",
         "src/rate_limit.rs",
         "tests/rate_limit.rs",
+        "src/auth/mod.rs",
+        "tests/auth.rs",
+        "tests/common/mod.rs",
+        "migrations/0002_create_users.sql",
         "Dockerfile",
         "deploy/kubernetes/deployment.yaml",
         ".github/workflows/ci.yml",
@@ -508,6 +523,8 @@ fn add_each_available_component_to_a_minimal_project_and_it_still_builds() {
             "cache=redis",
             "--set",
             "rate_limit=redis",
+            "--set",
+            "auth=jwt",
             "--set",
             "deploy=docker,kubernetes,ci",
             "--dir",

@@ -69,6 +69,28 @@ fn minimal_with_sqlite() {
 }
 
 #[test]
+fn minimal_with_sqlite_memory_cache_and_rate_limit_and_auth() {
+    insta::assert_snapshot!(minimal_with(&[
+        ("database", Value::Str("sqlite".into())),
+        ("cache", Value::Str("memory".into())),
+        ("rate_limit", Value::Str("memory".into())),
+        ("auth", Value::Str("jwt".into())),
+    ]));
+}
+
+#[test]
+fn minimal_with_postgres_redis_cache_and_rate_limit_and_auth() {
+    insta::assert_snapshot!(minimal_with(&[
+        ("database", Value::Str("postgres".into())),
+        ("cache", Value::Str("redis".into())),
+        ("rate_limit", Value::Str("redis".into())),
+        ("rate_limit_max", Value::Int(50)),
+        ("rate_limit_window_secs", Value::Int(60)),
+        ("auth", Value::Str("jwt".into())),
+    ]));
+}
+
+#[test]
 fn full_preset() {
     insta::assert_snapshot!(tree_text(Preset::Full));
 }

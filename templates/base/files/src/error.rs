@@ -114,7 +114,15 @@ impl IntoResponse for Error {
             // Logged inside the request span, so the line carries the request id.
             tracing::error!(error = %cause, error.details = ?cause, "internal error");
         }
-        self.to_problem().into_response()
+        let mut response = self.to_problem().into_response();
+        if let Self::Unauthorized(_) = self {
+            // A 401 must say how to authenticate (RFC 9110); this API uses bearer
+            // tokens (RFC 6750).
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
     }
 }
 
@@ -329,6 +337,20 @@ mod tests {
         assert_eq!(
             body["errors"],
             serde_json::json!([{ "field": "name", "message": "must not be empty" }])
+        );
+    }
+
+    #[tokio::test]
+    async fn unauthorized_answers_carry_a_bearer_challenge() {
+        let response = Error::Unauthorized("Wrong password.".into()).into_response();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer");
+        assert!(
+            Error::Forbidden("No.".into())
+                .into_response()
+                .headers()
+                .get(header::WWW_AUTHENTICATE)
+                .is_none()
         );
     }
 
