@@ -246,9 +246,11 @@ fn bad_input_is_refused_and_changes_nothing() {
             "stanchion add kubernetes",
         ],
     );
+    // A template set without `metrics`, whatever the built-in set provides.
+    let v1 = fixtures().join("templates/v1");
     refuses_in(
         &project,
-        &["add", "metrics"],
+        &["add", "metrics", "--template-dir", v1.to_str().unwrap()],
         1,
         &["component `metrics`", "not available yet"],
     );
@@ -438,10 +440,11 @@ fn add_and_remove_keep_the_users_record_edits_and_dependencies() {
     assert!(manifest.contains("serde = \"1\""), "{manifest}");
 }
 
-/// `add` of the database and each deploy component on a generated minimal
-/// project: the project gives what `new` would have, still builds, passes clippy
-/// and its own tests (the database's against the machine's PostgreSQL), and
-/// regenerating it is a no-op. Later components extend this.
+/// `add` of the database, the observability components and each deploy
+/// component on a generated minimal project: the project gives what `new` would
+/// have, still builds, passes clippy and its own tests (the database's against
+/// the machine's PostgreSQL), and regenerating it is a no-op. Later components
+/// extend this.
 #[test]
 fn add_each_available_component_to_a_minimal_project_and_it_still_builds() {
     let tmp = tempfile::tempdir().unwrap();
@@ -461,7 +464,16 @@ fn add_each_available_component_to_a_minimal_project_and_it_still_builds() {
         .assert()
         .success();
     // `add database --yes` picks the first database, PostgreSQL.
-    for component in ["database", "docker", "kubernetes", "ci"] {
+    for component in [
+        "database",
+        "metrics",
+        "tracing",
+        "openapi",
+        "http-cache",
+        "docker",
+        "kubernetes",
+        "ci",
+    ] {
         stanchion()
             .args(["add", component, "--yes", "--dir"])
             .arg(&project)
@@ -474,6 +486,12 @@ fn add_each_available_component_to_a_minimal_project_and_it_still_builds() {
         "src/products.rs",
         "migrations/0001_create_products.sql",
         "tests/products.rs",
+        "src/metrics.rs",
+        "deploy/prometheus/alerts.yml",
+        "src/otel.rs",
+        "src/openapi.rs",
+        "tests/openapi_conformance/mod.rs",
+        "src/http_cache.rs",
         "Dockerfile",
         "deploy/kubernetes/deployment.yaml",
         ".github/workflows/ci.yml",
@@ -491,6 +509,14 @@ fn add_each_available_component_to_a_minimal_project_and_it_still_builds() {
             "--yes",
             "--set",
             "database=postgres",
+            "--set",
+            "metrics=true",
+            "--set",
+            "tracing=true",
+            "--set",
+            "openapi=true",
+            "--set",
+            "http_cache=true",
             "--set",
             "deploy=docker,kubernetes,ci",
             "--dir",
