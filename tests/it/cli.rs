@@ -5,7 +5,7 @@ use std::fs;
 
 use predicates::prelude::*;
 
-use crate::support::{list_files, stanchion};
+use crate::support::{list_files, repo_root, stanchion};
 
 #[test]
 fn new_with_preset_and_yes_writes_the_project_and_its_record() {
@@ -182,8 +182,22 @@ fn bad_answers_are_refused() {
 
 #[test]
 fn components_without_templates_are_refused_as_not_available_yet() {
+    // A template set with only the base and docker: whichever components the
+    // built-in set provides, `metrics` is missing from this one.
+    let templates = repo_root().join("tests/fixtures/regen/templates/v1");
+    let templates = templates.to_str().unwrap();
     refuses(
-        &["new", "shop", "--yes", "--set", "metrics=true"],
+        &[
+            "new",
+            "shop",
+            "--yes",
+            "--set",
+            "metrics=true",
+            "--set",
+            "deploy=docker",
+            "--template-dir",
+            templates,
+        ],
         1,
         &[
             "component `metrics`",
@@ -317,7 +331,10 @@ fn components_lists_what_each_adds_and_what_is_not_available() {
         .stdout(predicate::str::is_match(r"(?m)^docker +\S").unwrap())
         .stdout(predicate::str::is_match(r"(?m)^database +PostgreSQL").unwrap())
         .stdout(predicate::str::is_match(r"(?m)^cache +An application cache").unwrap())
-        .stdout(predicate::str::is_match(r"(?m)^metrics +\(not available yet\)").unwrap());
+        .stdout(predicate::str::is_match(r"(?m)^metrics +Prometheus").unwrap())
+        .stdout(predicate::str::is_match(r"(?m)^tracing +OpenTelemetry").unwrap())
+        .stdout(predicate::str::is_match(r"(?m)^openapi +OpenAPI 3\.1").unwrap())
+        .stdout(predicate::str::is_match(r"(?m)^http-cache +HTTP caching").unwrap());
 }
 
 #[test]

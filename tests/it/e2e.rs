@@ -171,7 +171,9 @@ struct Case<'a> {
     migrate: bool,
 }
 
-fn build_test_and_run(case: &Case<'_>, check: impl FnOnce(&Service)) {
+/// Builds, lints and tests the project of `case`, then runs it through `check`
+/// and the base contract; returns everything it logged.
+fn build_test_and_run(case: &Case<'_>, check: impl FnOnce(&Service)) -> String {
     let tmp = tempfile::tempdir().unwrap();
     let name = case.name;
     let project = tmp.path().join(name);
@@ -212,6 +214,7 @@ fn build_test_and_run(case: &Case<'_>, check: impl FnOnce(&Service)) {
         json.get("timestamp").is_some() && json.get("level").is_some(),
         "{line}"
     );
+    logs
 }
 
 #[test]
@@ -622,4 +625,239 @@ fn postgres_project_with_redis_cache_and_rate_limit_and_auth_serves_and_limits()
         check_cache(service, &token);
         check_rate_limit(service, E2E_RATE_LIMIT_MAX);
     });
+}
+
+/// A stand-in OpenTelemetry collector: accepts OTLP/HTTP posts on 127.0.0.1 and
+/// keeps their bodies.
+struct Collector {
+    endpoint: String,
+    bodies: std::sync::mpsc::Receiver<Vec<u8>>,
+}
+
+impl Collector {
+    fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let (sender, bodies) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let sender = sender.clone();
+                std::thread::spawn(move || Self::serve(stream, &sender));
+            }
+        });
+        Self { endpoint, bodies }
+    }
+
+    /// Answers each request on `stream` with 200 and sends its body on.
+    fn serve(stream: std::net::TcpStream, bodies: &std::sync::mpsc::Sender<Vec<u8>>) {
+        use std::io::{Read, Write};
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut writer = stream;
+        loop {
+            let mut length = 0;
+            let mut line = String::new();
+            loop {
+                line.clear();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    return;
+                }
+                if line == "\r\n" {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':')
+                    && name.eq_ignore_ascii_case("content-length")
+                {
+                    length = value.trim().parse().unwrap();
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let _ = bodies.send(body);
+            let answer = b"HTTP/1.1 200 OK\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n";
+            if writer.write_all(answer).is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Every body received within `wait`.
+    fn received(&self, wait: Duration) -> Vec<Vec<u8>> {
+        let deadline = Instant::now() + wait;
+        let mut bodies = Vec::new();
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.bodies.recv_timeout(left) {
+                Ok(body) => bodies.push(body),
+                Err(_) => break,
+            }
+        }
+        bodies
+    }
+}
+
+const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+
+/// The four observability components on SQLite: metrics on a port of their
+/// own, traces exported to a collector (and flushed at shutdown), the OpenAPI
+/// document and reference page, and HTTP caching of products.
+#[test]
+fn observability_project_builds_passes_its_tests_and_serves_metrics_traces_docs_and_etags() {
+    let collector = Collector::start();
+    let metrics_port = free_port().to_string();
+    let case = Case {
+        name: "e2e-observability",
+        args: &[
+            "--preset",
+            "minimal",
+            "--set",
+            "metrics=true",
+            "--set",
+            "tracing=true",
+            "--set",
+            "openapi=true",
+            "--set",
+            "http_cache=true",
+            "--set",
+            "database=sqlite",
+        ],
+        test_env: &[],
+        run_env: &[
+            ("METRICS_PORT", &metrics_port),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &collector.endpoint),
+            ("OTEL_SERVICE_NAME", "e2e-observed"),
+        ],
+        migrate: true,
+    };
+    let logs = build_test_and_run(&case, |service| {
+        check_products(service);
+        check_http_cache(service);
+        check_openapi(service);
+        let (status, _, _) = call("GET", &format!("{}/health/live", service.base), None);
+        assert_eq!(status, 200);
+        let traced = agent()
+            .get(format!("{}/health/ready", service.base))
+            .header("x-request-id", "e2e-traced-1")
+            .header("traceparent", format!("00-{TRACE_ID}-00f067aa0ba902b7-01"))
+            .call()
+            .unwrap();
+        assert_eq!(traced.status(), 200);
+        check_metrics(service, &metrics_port);
+    });
+
+    // The trace id reaches the logs of the request that carried it.
+    let line = logs
+        .lines()
+        .find(|l| l.contains("e2e-traced-1"))
+        .unwrap_or_else(|| panic!("the traced request is logged:\n{logs}"));
+    assert!(
+        line.contains(&format!(r#""trace_id":"{TRACE_ID}""#)),
+        "{line}"
+    );
+
+    // The spans were exported; the last ones when SIGTERM flushed the queue.
+    let exported = collector.received(Duration::from_secs(10)).concat();
+    let trace_id: Vec<u8> = (0..TRACE_ID.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&TRACE_ID[i..i + 2], 16).unwrap())
+        .collect();
+    assert!(
+        exported.windows(trace_id.len()).any(|w| w == trace_id),
+        "a span of the caller's trace reached the collector"
+    );
+    let contains = |text: &str| exported.windows(text.len()).any(|w| w == text.as_bytes());
+    assert!(
+        contains("e2e-observed"),
+        "OTEL_SERVICE_NAME names the service"
+    );
+    assert!(
+        contains("GET /api/v1/products/{id}"),
+        "spans are named by route"
+    );
+}
+
+/// `/metrics` on the metrics port after the traffic of the other checks; the
+/// main port does not serve it.
+fn check_metrics(service: &Service, metrics_port: &str) {
+    let (status, _, _) = call("GET", &format!("{}/metrics", service.base), None);
+    assert_eq!(status, 404, "/metrics moved to METRICS_PORT");
+    let mut response = agent()
+        .get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+        .call()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let text = response.body_mut().read_to_string().unwrap();
+    for expected in [
+        r#"http_requests_total{method="POST",route="/api/v1/products",status="201"} 4"#,
+        r#"http_requests_total{method="GET",route="/api/v1/products/{id}",status="304"}"#,
+        r#"http_request_duration_seconds_bucket{method="GET",route="/health/live",status="200",le="0.005"}"#,
+        r#"route="unmatched""#,
+        "http_requests_in_flight",
+        r#"db_pool_max_connections{pool="writer"} 20"#,
+        r#"db_pool_connections{pool="writer",state="idle"}"#,
+    ] {
+        assert!(text.contains(expected), "missing `{expected}` in:\n{text}");
+    }
+    assert!(
+        !text.lines().any(|l| l.contains("/api/v1/products/0")),
+        "product ids never become labels"
+    );
+}
+
+/// ETag and 304 on a product, and a new ETag once it changes.
+fn check_http_cache(service: &Service) {
+    let products = format!("{}/api/v1/products", service.base);
+    let body = serde_json::json!({ "name": "Cached lamp", "price_cents": 100 });
+    let (status, _, created) = call("POST", &products, Some(body));
+    assert_eq!(status, 201, "{created}");
+    let one = format!("{products}/{}", created["id"].as_str().unwrap());
+    let (status, headers, _) = call("GET", &one, None);
+    assert_eq!(status, 200);
+    assert_eq!(headers["cache-control"], "public, max-age=300");
+    let etag = headers["etag"].to_str().unwrap().to_owned();
+    let revalidated = agent()
+        .get(&one)
+        .header("if-none-match", &etag)
+        .call()
+        .unwrap();
+    assert_eq!(revalidated.status(), 304);
+    let (status, _, _) = call(
+        "PATCH",
+        &one,
+        Some(serde_json::json!({ "price_cents": 200 })),
+    );
+    assert_eq!(status, 200);
+    let changed = agent()
+        .get(&one)
+        .header("if-none-match", &etag)
+        .call()
+        .unwrap();
+    assert_eq!(changed.status(), 200);
+    assert_ne!(changed.headers()["etag"].to_str().unwrap(), etag);
+}
+
+/// The OpenAPI document lists every route; the reference page serves.
+fn check_openapi(service: &Service) {
+    let (status, headers, document) = call("GET", &format!("{}/openapi.json", service.base), None);
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "application/json");
+    assert!(
+        document["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{document}"
+    );
+    for path in [
+        "/health/live",
+        "/health/ready",
+        "/api/v1/products",
+        "/api/v1/products/{id}",
+    ] {
+        assert!(document["paths"][path].is_object(), "{path} documented");
+    }
+    assert!(document["components"]["schemas"]["Product"].is_object());
+    let mut docs = agent()
+        .get(format!("{}/docs", service.base))
+        .call()
+        .unwrap();
+    assert_eq!(docs.status(), 200);
+    let page = docs.body_mut().read_to_string().unwrap();
+    assert!(page.contains("<script"), "{page}");
 }

@@ -1,9 +1,12 @@
-//! Every combination of answers must compile. Trying them all is exponential, so
+//! Every combination of answers must compile, cleanly: rustfmt-clean and without
+//! a clippy warning, since `{{#if}}` blocks easily leave an unused import or a
+//! stray blank line in one combination only. Trying them all is exponential, so
 //! this harness builds a pairwise-covering set — every value of every question
 //! meets every value of every other question in at least one project — from the
 //! question list itself, keeps only values whose components the embedded
 //! templates provide (so a component becomes covered the moment its templates
-//! land), and runs `cargo check --all-targets` on each.
+//! land), and runs `cargo fmt --check` and `cargo clippy --all-targets -D
+//! warnings` on each.
 //!
 //! Questions that apply only after some answers (a read replica with PostgreSQL,
 //! authentication with a database) constrain the rows: a pair that no project
@@ -281,6 +284,10 @@ fn every_pairwise_combination_of_available_answers_compiles() {
             .unwrap()
             .execute()
             .unwrap();
-        cargo(&dir, &["check", "--all-targets", "--quiet"]);
+        cargo(&dir, &["fmt", "--check"]);
+        cargo(
+            &dir,
+            &["clippy", "--all-targets", "--quiet", "--", "-D", "warnings"],
+        );
     }
 }

@@ -327,3 +327,86 @@ fn compose_with_postgres_has_a_healthchecked_database_the_app_waits_for() {
         "{workflow}"
     );
 }
+
+/// The alert rules of the `metrics` component: valid YAML in the shape
+/// Prometheus' `rule_files` expect, selecting the project's job, and built only on
+/// series the generated service exports (the pool rule only with a database).
+#[test]
+fn prometheus_alert_rules_are_valid_and_use_the_exported_series() {
+    let exported = std::fs::read_to_string(
+        crate::support::repo_root().join("templates/components/metrics/files/src/metrics.rs.hbs"),
+    )
+    .unwrap();
+    let series = regex::Regex::new(r"([a-z_:][a-z0-9_:]*)\{").unwrap();
+    let duration = regex::Regex::new(r"^[0-9]+[smh]$").unwrap();
+    for (database, expected) in [
+        (
+            "none",
+            &["HttpHighErrorRatio", "HttpHighLatencyP99", "InstanceDown"][..],
+        ),
+        (
+            "sqlite",
+            &[
+                "HttpHighErrorRatio",
+                "HttpHighLatencyP99",
+                "InstanceDown",
+                "DatabasePoolSaturated",
+            ][..],
+        ),
+    ] {
+        let answers = answers_from(&[
+            ("name", Value::Str("shop_api".into())),
+            ("metrics", Value::Bool(true)),
+            ("database", Value::Str(database.into())),
+        ])
+        .unwrap();
+        let tree = render_embedded(&answers).unwrap();
+        let text =
+            std::str::from_utf8(tree.get("deploy/prometheus/alerts.yml").expect("alerts")).unwrap();
+        assert!(
+            !text.contains("raw}}") && !text.contains("{{{{"),
+            "raw-block markers leaked:\n{text}"
+        );
+        let docs = YamlLoader::load_from_str(text).expect("valid YAML");
+        let groups = docs[0]["groups"].as_vec().expect("a `groups` list");
+        assert_eq!(groups.len(), 1, "{text}");
+        assert_eq!(groups[0]["name"].as_str(), Some("shop-api"));
+        let rules = groups[0]["rules"].as_vec().expect("a `rules` list");
+        let names: Vec<&str> = rules
+            .iter()
+            .map(|rule| rule["alert"].as_str().expect("`alert`"))
+            .collect();
+        assert_eq!(names, expected, "database = {database}");
+        for rule in rules {
+            let name = rule["alert"].as_str().unwrap();
+            let expr = rule["expr"].as_str().expect("`expr`");
+            assert!(expr.contains(r#"job="shop-api""#), "{name}: {expr}");
+            for found in series.captures_iter(expr) {
+                let metric = &found[1];
+                let base = metric.trim_end_matches("_bucket");
+                assert!(
+                    metric == "up" || exported.contains(&format!("\"{base}\"")),
+                    "{name} uses `{metric}`, which the service does not export"
+                );
+            }
+            assert!(
+                duration.is_match(rule["for"].as_str().expect("`for`")),
+                "{name}: `for`"
+            );
+            let severity = rule["labels"]["severity"].as_str().expect("a severity");
+            assert!(matches!(severity, "critical" | "warning"), "{name}");
+            for annotation in ["summary", "description"] {
+                let text = rule["annotations"][annotation].as_str().unwrap_or_default();
+                assert!(!text.is_empty(), "{name}: annotation `{annotation}`");
+            }
+        }
+        assert!(
+            text.contains("{{ $value | humanizePercentage }}"),
+            "Prometheus' own templates survive rendering:\n{text}"
+        );
+    }
+
+    let without = answers_from(&[("name", Value::Str("shop_api".into()))]).unwrap();
+    let tree = render_embedded(&without).unwrap();
+    assert!(tree.get("deploy/prometheus/alerts.yml").is_none());
+}

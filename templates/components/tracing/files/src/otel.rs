@@ -1,0 +1,272 @@
+//! Distributed tracing: OpenTelemetry spans, exported over OTLP/HTTP.
+//!
+//! Each request's span (opened by the trace middleware) becomes an OpenTelemetry
+//! server span named after its route, such as `GET /api/v1/products/{id}`, with
+//! the method, route, path and response status as attributes, and an error status
+//! for 5xx answers. Spans of this crate opened inside a request, with
+//! `tracing::info_span!` or `#[tracing::instrument]`, become its children.
+//!
+//! A caller's W3C trace context (`traceparent`, `tracestate`) is honoured: the
+//! request span continues the caller's trace instead of starting a new one. The
+//! trace id is recorded on the request span as `trace_id`, so every JSON log line
+//! of the request carries it next to `request_id` — from a trace, find its logs.
+//!
+//! Export is on only when `OTEL_EXPORTER_OTLP_ENDPOINT` is set. Unset, no
+//! OpenTelemetry layer is installed at all: spans stay log context, as without
+//! this module, and the only work left per request is reading `traceparent`, so a
+//! caller's trace id still reaches the logs.
+//!
+//! Spans are sent in batches (protobuf, `{endpoint}/v1/traces`) from the batch
+//! processor's own thread with a blocking HTTP client. Export never runs on the
+//! request-serving runtime, and does not need it either: the asynchronous client
+//! would panic ("no reactor running") on that thread. At most 2048 spans wait in
+//! the queue, sent every 5 seconds or 512 at a time; past that, spans are dropped
+//! rather than slowing requests down. [`Tracing::shutdown`] sends what is queued
+//! when the service stops. The SDK also reads the standard variables
+//! `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG` (sampling),
+//! `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_BSP_*` (batching).
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::HeaderMap;
+use axum::middleware::Next;
+use axum::response::Response;
+use opentelemetry::propagation::{Extractor, TextMapPropagator};
+use opentelemetry::trace::{SpanContext, Status, TraceContextExt, TracerProvider as _};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_otlp::{ExporterBuildError, Protocol, WithExportConfig};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+use tracing::{Level, Span, Subscriber};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::Layer;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::config::TracingConfig;
+
+/// The trace exporter while it runs. Keep it for the life of the process, and
+/// call [`Tracing::shutdown`] at the end so queued spans are sent.
+#[derive(Debug, Default)]
+pub struct Tracing {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl Tracing {
+    /// Starts exporting as `config` says. Without an endpoint, nothing is started
+    /// and no tracer is returned.
+    pub fn start(config: &TracingConfig) -> Result<(Self, Option<SdkTracer>), ExporterBuildError> {
+        let Some(endpoint) = &config.otlp_endpoint else {
+            return Ok((Self::default(), None));
+        };
+        let exporter = opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_protocol(Protocol::HttpBinary)
+            .with_endpoint(endpoint.traces_url())
+            .build()?;
+        let resource = Resource::builder()
+            .with_service_name(config.service_name.clone())
+            .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
+            .build();
+        let provider = SdkTracerProvider::builder()
+            .with_batch_exporter(exporter)
+            .with_resource(resource)
+            .build();
+        let tracer = provider.tracer(env!("CARGO_PKG_NAME"));
+        Ok((
+            Self {
+                provider: Some(provider),
+            },
+            Some(tracer),
+        ))
+    }
+
+    /// Whether spans are being exported.
+    pub fn is_exporting(&self) -> bool {
+        self.provider.is_some()
+    }
+
+    /// Sends every span finished so far, and waits until they are sent.
+    pub async fn flush(&self) {
+        if let Some(provider) = self.provider.clone() {
+            let flushed = tokio::task::spawn_blocking(move || provider.force_flush()).await;
+            if let Ok(Err(err)) = flushed {
+                tracing::warn!(error = %err, "cannot send the queued spans");
+            }
+        }
+    }
+
+    /// Sends the queued spans and stops the exporter.
+    pub async fn shutdown(self) {
+        if let Some(provider) = self.provider {
+            // Waits for the exporter's thread, so not on the runtime's threads.
+            let stopped = tokio::task::spawn_blocking(move || provider.shutdown()).await;
+            if let Ok(Err(err)) = stopped {
+                tracing::warn!(error = %err, "cannot send the last spans");
+            }
+        }
+    }
+}
+
+/// The layer that turns this crate's spans, from `INFO` up, into OpenTelemetry
+/// spans for `tracer`. It has its own filter: `RUST_LOG` says what is logged, not
+/// what is traced.
+pub fn layer<S>(tracer: SdkTracer) -> impl Layer<S>
+where
+    S: Subscriber + for<'span> LookupSpan<'span>,
+{
+    tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_filter(Targets::new().with_target(env!("CARGO_CRATE_NAME"), Level::INFO))
+}
+
+/// Makes the request span `span` continue the trace of the caller's
+/// `traceparent` header (if any), names it after the route, and records its
+/// `trace_id`. Called as the span is created, before anything enters it.
+///
+/// The span must declare the fields `otel.name` and `trace_id`.
+pub fn continue_trace(span: &Span, request: &Request) {
+    let method = request.method().as_str();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str);
+    span.record(
+        "otel.name",
+        match route {
+            Some(route) => format!("{method} {route}"),
+            None => method.to_owned(),
+        },
+    );
+    span.set_attribute("http.request.method", method.to_owned());
+    span.set_attribute("url.path", request.uri().path().to_owned());
+    if let Some(route) = route {
+        span.set_attribute("http.route", route.to_owned());
+    }
+
+    let parent = caller_context(request.headers());
+    // Fails only when no OpenTelemetry layer is installed (export is off), and
+    // then there is no span to attach to the caller's trace.
+    let _ = span.set_parent(parent.clone());
+    let own = span.context();
+    let trace = [own.span().span_context(), parent.span().span_context()]
+        .into_iter()
+        .find(|context| context.is_valid())
+        .map(SpanContext::trace_id);
+    if let Some(trace_id) = trace {
+        span.record("trace_id", tracing::field::display(trace_id));
+    }
+}
+
+/// The caller's trace context from the W3C `traceparent` and `tracestate`
+/// headers; empty when they are absent or malformed.
+pub fn caller_context(headers: &HeaderMap) -> Context {
+    TraceContextPropagator::new().extract(&HeaderExtractor(headers))
+}
+
+/// Middleware that records the response status on the request span, and marks
+/// the span as failed for a 5xx answer. Runs inside the trace layer.
+pub async fn record_status(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let span = Span::current();
+    span.set_attribute("http.response.status_code", i64::from(status.as_u16()));
+    if status.is_server_error() {
+        span.set_status(Status::error(status.to_string()));
+    }
+    response
+}
+
+/// Reads trace context from HTTP headers.
+struct HeaderExtractor<'a>(&'a HeaderMap);
+
+impl Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|value| value.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(|name| name.as_str()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+    use std::sync::{Arc, Mutex};
+
+    use axum::body::Body;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    use super::*;
+
+    const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    #[test]
+    fn the_callers_trace_context_is_read_from_traceparent() {
+        let mut headers = HeaderMap::new();
+        headers.insert("traceparent", TRACEPARENT.parse().unwrap());
+        let context = caller_context(&headers);
+        let span = context.span();
+        let span_context = span.span_context();
+        assert!(span_context.is_remote());
+        assert_eq!(
+            span_context.trace_id().to_string(),
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
+        assert_eq!(span_context.span_id().to_string(), "00f067aa0ba902b7");
+    }
+
+    #[test]
+    fn a_malformed_traceparent_is_ignored() {
+        let mut headers = HeaderMap::new();
+        headers.insert("traceparent", "00-not-a-trace-01".parse().unwrap());
+        assert!(!caller_context(&headers).span().span_context().is_valid());
+    }
+
+    /// Log output captured in memory.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn without_export_the_callers_trace_id_still_reaches_the_logs() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::registry().with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_current_span(true)
+                .with_writer(move || writer.clone()),
+        );
+        let request = Request::builder()
+            .uri("/health/live")
+            .header("traceparent", TRACEPARENT)
+            .body(Body::empty())
+            .unwrap();
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!(
+                "request",
+                otel.name = tracing::field::Empty,
+                trace_id = tracing::field::Empty,
+            );
+            continue_trace(&span, &request);
+            span.in_scope(|| tracing::info!("inside the request"));
+        });
+        let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(
+            logs.contains(r#""trace_id":"4bf92f3577b34da6a3ce929d0e0e4736""#),
+            "{logs}"
+        );
+    }
+}
