@@ -64,7 +64,10 @@ pub(crate) fn new(args: &NewArgs) -> Result<()> {
         Fallback::Fail
     };
     let answers = answers::resolve(&layers, fallback)?;
-    let tree = generate(&templates, &answers)?;
+    let mut tree = generate(&templates, &answers)?;
+    if let Some(env) = development_env(&answers)? {
+        tree.insert(".env", env);
+    }
     let target = args
         .dir
         .clone()
@@ -108,6 +111,32 @@ pub(crate) fn new(args: &NewArgs) -> Result<()> {
         next_steps(&answers, &target),
     );
     Ok(())
+}
+
+/// A `.env` with fresh development secrets, so `cargo run` works at once.
+///
+/// It is written beside the rendered files but is not part of the rendering (which
+/// stays pure and deterministic) nor of the record: secrets are never hashed,
+/// copied or regenerated. `.gitignore` keeps it out of version control, and
+/// production sets its own values.
+fn development_env(answers: &answers::Answers) -> Result<Option<String>> {
+    if !answers.auth {
+        return Ok(None);
+    }
+    let mut bytes = [0u8; 48];
+    getrandom::fill(&mut bytes).map_err(|e| {
+        Error::io(
+            "generate a secret for",
+            ".env",
+            std::io::Error::other(e.to_string()),
+        )
+    })?;
+    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(Some(format!(
+        "# Local development settings, made by `stanchion new`. Never commit this file;\n\
+         # production sets its own values (see .env.example).\n\
+         JWT_SECRET={secret}\n"
+    )))
 }
 
 /// What to type next, including the services the project needs to run.

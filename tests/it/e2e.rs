@@ -543,61 +543,46 @@ const E2E_JWT_SECRET: &str = "the e2e tests' secret, 32 bytes or more";
 /// rate limit check, small enough to reach quickly.
 const E2E_RATE_LIMIT_MAX: u32 = 40;
 
+/// `stanchion new NAME --preset local`, then the binary with no setting at all
+/// (the `.env` that `new` wrote holds a development JWT secret) and no server of
+/// any kind: SQLite, in-memory cache and rate limits, auth, metrics, tracing,
+/// OpenAPI and HTTP caching, all working.
 #[test]
-fn sqlite_project_with_memory_cache_and_rate_limit_and_auth_serves_and_limits() {
-    let max = E2E_RATE_LIMIT_MAX.to_string();
+fn local_preset_serves_with_no_service_and_no_configuration() {
     let case = Case {
-        name: "e2e-edge-sqlite",
-        args: &[
-            "--preset",
-            "minimal",
-            "--set",
-            "database=sqlite",
-            "--set",
-            "cache=memory",
-            "--set",
-            "rate_limit=memory",
-            "--set",
-            "auth=jwt",
-        ],
-        test_env: &[("JWT_SECRET", E2E_JWT_SECRET)],
-        run_env: &[
-            ("JWT_SECRET", E2E_JWT_SECRET),
-            ("RATE_LIMIT_MAX", &max),
-            ("RATE_LIMIT_AUTH_MAX", "10"),
-        ],
+        name: "e2e-local",
+        args: &["--preset", "local"],
+        test_env: &[],
+        run_env: &[],
         migrate: true,
     };
     build_test_and_run(&case, |service| {
+        let products = format!("{}/api/v1/products", service.base);
+        let (status, _, page) = call("GET", &products, None);
+        assert_eq!(status, 200, "{page}");
+        assert_eq!(page["items"], serde_json::json!([]), "{page}");
         let token = check_auth(service);
         check_products_as(service, Some(&token));
         check_cache(service, &token);
-        check_rate_limit(service, E2E_RATE_LIMIT_MAX);
+        check_openapi(service);
+        // The default limit, from the answers: 100 requests per 15 minutes.
+        check_rate_limit(service, 100);
     });
 }
-
+/// `--preset full`: PostgreSQL with a read replica, Redis for the cache and the
+/// rate limits, auth and the observability components, against the machine's
+/// PostgreSQL and Redis.
 #[test]
-fn postgres_project_with_redis_cache_and_rate_limit_and_auth_serves_and_limits() {
+fn full_preset_builds_passes_its_tests_and_serves() {
     let admin = postgres_url();
     let redis = redis_url();
-    let database = ScratchDatabase::create("stanchion_e2e_edge_postgres");
+    let database = ScratchDatabase::create("stanchion_e2e_full");
     let max = E2E_RATE_LIMIT_MAX.to_string();
     let rate_limit_prefix = fresh_prefix("e2e-rate-limit");
     let cache_prefix = fresh_prefix("e2e-cache");
     let case = Case {
-        name: "e2e-edge-postgres",
-        args: &[
-            "--preset",
-            "minimal",
-            "--set",
-            "database=postgres",
-            "--set",
-            "cache=redis",
-            "--set",
-            "rate_limit=redis",
-            "--set",
-            "auth=jwt",
-        ],
+        name: "e2e-full",
+        args: &["--preset", "full"],
         test_env: &[
             ("DATABASE_URL", &admin),
             ("REDIS_URL", &redis),
@@ -605,6 +590,7 @@ fn postgres_project_with_redis_cache_and_rate_limit_and_auth_serves_and_limits()
         ],
         run_env: &[
             ("DATABASE_URL", &database.url),
+            ("DATABASE_READ_URL", &database.url),
             ("REDIS_URL", &redis),
             ("JWT_SECRET", E2E_JWT_SECRET),
             ("RATE_LIMIT_MAX", &max),
@@ -617,16 +603,16 @@ fn postgres_project_with_redis_cache_and_rate_limit_and_auth_serves_and_limits()
     build_test_and_run(&case, |service| {
         let (_, _, ready) = call("GET", &format!("{}/health/ready", service.base), None);
         assert_eq!(ready["status"], "ok", "{ready}");
-        for check in ["cache", "rate_limiter", "database"] {
+        for check in ["cache", "rate_limiter", "database", "database_reader"] {
             assert_eq!(ready["checks"][check]["status"], "up", "{ready}");
         }
         let token = check_auth(service);
         check_products_as(service, Some(&token));
         check_cache(service, &token);
+        check_openapi(service);
         check_rate_limit(service, E2E_RATE_LIMIT_MAX);
     });
 }
-
 /// A stand-in OpenTelemetry collector: accepts OTLP/HTTP posts on 127.0.0.1 and
 /// keeps their bodies.
 struct Collector {
