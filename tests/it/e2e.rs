@@ -38,6 +38,21 @@ fn free_port() -> u16 {
 struct Service {
     child: Child,
     base: String,
+    /// Threads draining stdout and stderr as the service writes: a pipe nobody
+    /// reads fills up, and then every log line — every request — blocks.
+    drains: Vec<std::thread::JoinHandle<String>>,
+}
+
+/// Reads `stream` to its end on a thread of its own.
+fn drain(stream: impl std::io::Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text
+    })
 }
 
 impl Drop for Service {
@@ -49,7 +64,7 @@ impl Drop for Service {
 /// Starts `binary` in `project` (where a SQLite file would go) with `envs`.
 fn start(binary: &Path, project: &Path, envs: &[(&str, &str)]) -> Service {
     let port = free_port();
-    let child = Command::new(binary)
+    let mut child = Command::new(binary)
         .current_dir(project)
         .envs(envs.iter().copied())
         .env("HOST", "127.0.0.1")
@@ -61,9 +76,14 @@ fn start(binary: &Path, project: &Path, envs: &[(&str, &str)]) -> Service {
         .stderr(Stdio::piped())
         .spawn()
         .expect("the generated binary starts");
+    let drains = vec![
+        drain(child.stdout.take().expect("piped stdout")),
+        drain(child.stderr.take().expect("piped stderr")),
+    ];
     let service = Service {
         child,
         base: format!("http://127.0.0.1:{port}"),
+        drains,
     };
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -93,27 +113,10 @@ fn stop(mut service: Service) -> String {
         assert!(Instant::now() < deadline, "no exit within 30 s of SIGTERM");
         std::thread::sleep(Duration::from_millis(50));
     };
-    let mut logs = String::new();
-    for stream in [
-        service
-            .child
-            .stdout
-            .take()
-            .map(|s| Box::new(s) as Box<dyn std::io::Read>),
-        service
-            .child
-            .stderr
-            .take()
-            .map(|s| Box::new(s) as Box<dyn std::io::Read>),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        for line in BufReader::new(stream).lines() {
-            logs.push_str(&line.unwrap());
-            logs.push('\n');
-        }
-    }
+    let logs: String = std::mem::take(&mut service.drains)
+        .into_iter()
+        .map(|drain| drain.join().expect("the drain thread"))
+        .collect();
     assert!(exit.success(), "exit after SIGTERM: {exit:?}\n{logs}");
     logs
 }
