@@ -106,6 +106,10 @@ pub fn cargo_with_env(project: &Path, args: &[&str], envs: &[(&str, &str)]) -> O
         .envs(envs.iter().copied())
         .current_dir(project)
         .env("CARGO_TARGET_DIR", generated_target_dir())
+        // One-shot builds: no debug info and no incremental caches keep the
+        // shared target directory a fraction of the size, and links fast.
+        .env("CARGO_PROFILE_DEV_DEBUG", "0")
+        .env("CARGO_INCREMENTAL", "0")
         .env_remove("RUSTFLAGS")
         .env("CARGO_TERM_COLOR", "never")
         .output()
