@@ -114,41 +114,76 @@ pub fn render(set: &TemplateSet, answers: &Answers) -> Result<Rendered> {
     hb.set_strict_mode(true);
     hb.register_escape_fn(handlebars::no_escape);
 
-    let mut out = Rendered::default();
-    for component in &selected {
-        let name = &component.manifest.name;
-        for (path, bytes) in &component.files {
-            let fail = |message: String| Error::Render {
-                component: name.clone(),
-                path: path.clone(),
-                message,
-            };
-            let (target, contents) = match path.strip_suffix(".hbs") {
-                Some(target) => {
-                    let source = std::str::from_utf8(bytes)
-                        .map_err(|_| fail("a `.hbs` template must be UTF-8".into()))?;
-                    let rendered = hb
-                        .render_template(source, &context)
-                        .map_err(|e| fail(describe(&e)))?;
-                    (target.to_owned(), rendered.into_bytes())
-                }
-                None => (path.clone(), bytes.clone()),
-            };
-            if let Some(existing) = out.files.get(&target) {
-                return Err(Error::FileCollision {
-                    path: target,
-                    first: existing.component.clone(),
-                    second: name.clone(),
-                });
+    // Every file to produce, in a fixed order: (component, template path, source).
+    let jobs: Vec<(&str, &str, &[u8])> = selected
+        .iter()
+        .flat_map(|c| {
+            c.files
+                .iter()
+                .map(|(path, bytes)| (c.manifest.name.as_str(), path.as_str(), bytes.as_slice()))
+        })
+        .collect();
+    // Parsing dominates (handlebars computes a line and column for every element
+    // it parses), so templates are rendered on every core; the results are put
+    // together in the order above, so output and errors stay deterministic.
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    // Largest first, each to the least loaded thread: parse time grows faster
+    // than size, so balance matters more than order.
+    let mut by_size: Vec<usize> = (0..jobs.len()).collect();
+    by_size.sort_by_key(|&i| std::cmp::Reverse(jobs[i].2.len()));
+    let mut shares: Vec<(usize, Vec<usize>)> = vec![(0, Vec::new()); threads.max(1)];
+    for i in by_size {
+        let lightest = shares
+            .iter_mut()
+            .min_by_key(|(load, _)| *load)
+            .expect("a thread");
+        lightest.0 += jobs[i].2.len();
+        lightest.1.push(i);
+    }
+    let mut rendered: Vec<Option<Result<Output>>> = (0..jobs.len()).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = shares
+            .iter()
+            .map(|(_, share)| {
+                let (hb, context, jobs) = (&hb, &context, &jobs);
+                scope.spawn(move || {
+                    share
+                        .iter()
+                        .map(|&i| {
+                            let (component, path, bytes) = jobs[i];
+                            (i, render_one(hb, context, component, path, bytes))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for worker in workers {
+            for (i, result) in worker.join().expect("a render thread panicked") {
+                rendered[i] = Some(result);
             }
-            out.files.insert(
-                target,
-                RenderedFile {
-                    component: name.clone(),
-                    contents,
-                },
-            );
         }
+    });
+    let rendered = rendered
+        .into_iter()
+        .map(|r| r.expect("every file rendered"));
+
+    let mut out = Rendered::default();
+    for ((component, _, _), result) in jobs.iter().zip(rendered) {
+        let (target, contents) = result?;
+        if let Some(existing) = out.files.get(&target) {
+            return Err(Error::FileCollision {
+                path: target,
+                first: existing.component.clone(),
+                second: (*component).to_owned(),
+            });
+        }
+        out.files.insert(
+            target,
+            RenderedFile {
+                component: (*component).to_owned(),
+                contents,
+            },
+        );
     }
     let manifests = selected
         .iter()
@@ -165,6 +200,36 @@ pub fn render(set: &TemplateSet, answers: &Answers) -> Result<Rendered> {
         .collect::<Result<Vec<_>>>()?;
     assemble_manifest(&mut out, &manifests)?;
     Ok(out)
+}
+
+/// A rendered file's output path and contents.
+type Output = (String, Vec<u8>);
+
+/// Renders one template file (`.hbs`) or passes a verbatim one through; returns
+/// the output path and contents.
+fn render_one(
+    hb: &Handlebars<'_>,
+    context: &serde_json::Value,
+    component: &str,
+    path: &str,
+    bytes: &[u8],
+) -> Result<Output> {
+    let fail = |message: String| Error::Render {
+        component: component.to_owned(),
+        path: path.to_owned(),
+        message,
+    };
+    match path.strip_suffix(".hbs") {
+        Some(target) => {
+            let source = std::str::from_utf8(bytes)
+                .map_err(|_| fail("a `.hbs` template must be UTF-8".into()))?;
+            let rendered = hb
+                .render_template(source, context)
+                .map_err(|e| fail(describe(&e)))?;
+            Ok((target.to_owned(), rendered.into_bytes()))
+        }
+        None => Ok((path.to_owned(), bytes.to_vec())),
+    }
 }
 
 /// A one-line description of a handlebars error, with its line when known.
