@@ -252,11 +252,6 @@ fn line_of(text: &str, at: usize) -> usize {
     text[..at.min(text.len())].matches('\n').count() + 1
 }
 
-/// The `stanchion.toml` text for a fresh project.
-pub fn record_document(answers: &Answers, rendered: &Rendered) -> String {
-    Record::new(answers, rendered).to_string()
-}
-
 /// Everything a freshly generated project holds: the rendered files, the record,
 /// and a base copy of every recorded file.
 pub fn project_tree(answers: &Answers, rendered: &Rendered) -> Tree {
@@ -267,7 +262,7 @@ pub fn project_tree(answers: &Answers, rendered: &Rendered) -> Tree {
             tree.insert(format!("{BASE_DIR}/{path}"), file.contents.clone());
         }
     }
-    tree.insert(RECORD_FILE, record_document(answers, rendered));
+    tree.insert(RECORD_FILE, Record::new(answers, rendered).to_string());
     tree
 }
 
