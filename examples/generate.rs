@@ -3,7 +3,7 @@
 //!
 //! `cargo run --example generate -- /tmp/inventory-api`
 
-use stanchion::answers::{self, Fallback, Layer, Preset, Value};
+use stanchion::answers::{self, Fallback, Layer, Value};
 use stanchion::template::TemplateSet;
 
 fn main() -> Result<(), stanchion::Error> {
@@ -20,11 +20,13 @@ fn main() -> Result<(), stanchion::Error> {
         ]
         .into(),
     };
+    let templates = TemplateSet::embedded()?;
     let answers = answers::resolve(
-        &[mine, Layer::from_preset(Preset::Minimal)],
+        &templates.catalog,
+        &[mine, Layer::from_preset(&templates.presets["minimal"])],
         Fallback::Defaults,
     )?;
-    let tree = stanchion::generate(&TemplateSet::embedded()?, &answers)?;
+    let tree = stanchion::generate(&templates, &answers)?;
     for (path, contents) in tree.iter().filter(|(p, _)| !p.starts_with(".stanchion/")) {
         println!("{:>7}  {path}", contents.len());
     }

@@ -4,8 +4,6 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::answers::Preset;
-
 /// The exit codes, documented in `--help`.
 macro_rules! exit_codes {
     () => {
@@ -54,7 +52,8 @@ pub enum Command {
 
 const NEW_HELP: &str = concat!(
     "\
-Answers (for --set and answers files):
+Answers (for --set and answers files) are the questions the components declare;
+`stanchion components` lists the components and presets. The built-in ones:
   name, description, database (postgres|sqlite|none), read_replica (bool, postgres only),
   cache (redis|memory|none), http_cache (bool), rate_limit (redis|memory|none),
   rate_limit_max (int), rate_limit_window_secs (int), auth (jwt|none), metrics (bool),
@@ -84,12 +83,17 @@ pub struct NewArgs {
     /// Read answers from a TOML file (`key = value`, or a `stanchion.toml`).
     #[arg(long, value_name = "FILE.toml")]
     pub answers: Option<PathBuf>,
-    /// Start from a named set of answers.
-    #[arg(long, value_enum)]
-    pub preset: Option<Preset>,
+    /// Start from a named set of answers (`stanchion components` lists them:
+    /// full, local, minimal in the built-in templates).
+    #[arg(long, value_name = "NAME")]
+    pub preset: Option<String>,
     /// Print the files that would be written, and write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Print one rendered file (e.g. `src/lib.rs`) of this combination of
+    /// answers, and write nothing.
+    #[arg(long, value_name = "PATH")]
+    pub show: Option<String>,
     /// Write into a non-empty directory (the files replaced are listed first).
     #[arg(long)]
     pub force: bool,

@@ -65,11 +65,30 @@ pub enum Error {
     #[error("cannot use answers file `{}`: {message}", path.display())]
     AnswersFile { path: PathBuf, message: String },
 
-    /// The answers select a component whose templates do not exist (yet).
-    #[error(
-        "component `{component}` (chosen by `{answer}`) is not available yet in this template set\n\nhelp: choose another value for `{answer}`, or use `--template-dir` with templates that provide it; `stanchion components` lists what is available"
-    )]
-    ComponentUnavailable { component: String, answer: String },
+    /// A component fills a slot that no generated file declares.
+    #[error("component `{component}` fills slot `{slot}`, which no file of this project declares{}", help_line(Some(match suggestion {
+        Some(s) => format!("did you mean `{s}`?"),
+        None => "declare it with `{{slot \"NAME\"}}` in a file, or remove the fill".to_owned(),
+    })))]
+    UnknownSlot {
+        component: String,
+        slot: String,
+        suggestion: Option<String>,
+    },
+
+    /// `--show PATH` names a file the answers do not generate.
+    #[error("the project would not have `{path}`{}", help_line(suggestion.as_deref().map(|s| format!("did you mean `{s}`? `--dry-run` lists every file"))))]
+    NotGenerated {
+        path: String,
+        suggestion: Option<String>,
+    },
+
+    /// An unknown `--preset`.
+    #[error("no preset named `{name}`{}", help_line(Some(format!("the presets are {}", available.join(", ")))))]
+    UnknownPreset {
+        name: String,
+        available: Vec<String>,
+    },
 
     /// A component needs another one that the answers do not select.
     #[error("component `{component}` depends on `{needs}`, which the answers do not select{}", help_line(Some(format!("enable `{needs}` as well"))))]
@@ -174,6 +193,18 @@ pub enum Error {
     )]
     Conflicts { paths: Vec<String> },
 
+    /// A dry run found that the real run would leave merge conflicts.
+    #[error(
+        "the run would leave merge conflicts in {} file(s): {}\n\nhelp: nothing was written; the same lines changed on both sides",
+        paths.len(),
+        paths.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", ")
+    )]
+    WouldConflict { paths: Vec<String> },
+
+    /// `add` was given answers that do not select the component.
+    #[error("the answers given do not select `{name}`{how}; nothing was added")]
+    NotSelected { name: String, how: String },
+
     /// `regen --check` found that regeneration would change files.
     #[error(
         "regeneration would change {count} file(s)\n\nhelp: run `stanchion diff` to see how, `stanchion regen` to apply"
@@ -202,11 +233,19 @@ impl Error {
             | Error::InvalidAnswer { .. }
             | Error::AnswerNotApplicable { .. }
             | Error::MissingAnswers { .. }
-            | Error::MissingName => 2,
+            | Error::MissingName
+            | Error::UnknownPreset { .. }
+            | Error::NotSelected { .. } => 2,
             Error::Interrupted => 130,
-            Error::Conflicts { .. } => 3,
+            Error::Conflicts { .. } | Error::WouldConflict { .. } => 3,
             _ => 1,
         }
+    }
+
+    /// Whether this is a write to a closed pipe (`stanchion diff | head`), which
+    /// ends the command quietly, as a reader that has seen enough is no error.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Io { source, .. } if source.kind() == io::ErrorKind::BrokenPipe)
     }
 
     /// Builds an [`Error::Io`] for `path`.

@@ -10,6 +10,8 @@ fn main() -> ExitCode {
     let cli = stanchion::cli::Cli::parse();
     match stanchion::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`stanchion diff | head`): nothing left to say.
+        Err(err) if err.is_broken_pipe() => ExitCode::SUCCESS,
         Err(err) => {
             let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
                 && std::io::stderr().is_terminal();

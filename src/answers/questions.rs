@@ -1,84 +1,160 @@
-//! The question list, as data.
+//! The question model, as data.
 //!
-//! Each question has a key (the name used by `--set`, answers files and
-//! `stanchion.toml`), a kind that says which values it accepts, a default, and a
-//! condition saying when it applies. Sources of answers (flags, files, presets, the
-//! terminal) all go through [`Question::parse`], so validation is written once.
+//! Questions are not written in Rust: each component's `component.toml` declares
+//! its own (`[[questions]]`), and [`Catalog`] gathers them in asking order. A
+//! question has a key (the name used by `--set`, answers files and
+//! `stanchion.toml`), a [`Kind`] that says which values it accepts, a default,
+//! and the [`Condition`]s under which it is asked. Every source of answers
+//! (flags, files, presets, the terminal) goes through [`Question::parse`], so
+//! validation is written once, and an answer is typed by its question's declared
+//! kind rather than by a Rust field per component.
 
 use std::fmt;
 
+use super::Value;
 use super::name::ProjectName;
-use super::{Partial, Value};
 
 /// What a question accepts.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Kind {
-    /// Free text, checked by [`Question::parse`].
-    Text,
+    /// One line of text, checked by its validator.
+    Text(Validator),
     /// One of a fixed set of options.
-    Choice(&'static [Choice]),
+    Choice(Vec<Choice>),
     /// Any subset of a fixed set of options.
-    Multi(&'static [Choice]),
+    Multi(Vec<Choice>),
     /// Yes or no.
     Bool,
-    /// A positive integer within bounds.
-    Number { min: i64, max: i64 },
+    /// A whole number within bounds.
+    Int {
+        /// Smallest accepted value.
+        min: i64,
+        /// Largest accepted value.
+        max: i64,
+    },
+}
+
+/// How free text is checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Validator {
+    /// One line, without quotes or backslashes (it is pasted into code and TOML).
+    Line,
+    /// A Cargo package name ([`ProjectName`]).
+    PackageName,
 }
 
 /// One option of a [`Kind::Choice`] or [`Kind::Multi`] question.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Choice {
     /// The value stored in answers, e.g. `postgres`.
-    pub value: &'static str,
+    pub value: String,
     /// A short explanation shown next to it when prompting.
-    pub help: &'static str,
+    pub help: String,
+    /// Said to the user whenever this option is chosen (a trade-off to know of).
+    pub warning: Option<String>,
 }
 
-/// When a question applies: a test on earlier answers, and its description.
-pub type Condition = (fn(&Partial) -> bool, &'static str);
+/// A test on one earlier answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Condition {
+    /// The answer tested.
+    pub key: String,
+    /// The test.
+    pub test: Test,
+}
+
+/// What a [`Condition`] checks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Test {
+    /// The answer equals this value.
+    Is(Value),
+    /// The answer is given and differs from this value.
+    Not(Value),
+    /// The answer is a list holding this item.
+    Contains(String),
+}
+
+impl Condition {
+    /// Whether the condition holds for `answers`; an answer not given never
+    /// satisfies it.
+    pub fn holds(&self, answers: &super::Partial) -> bool {
+        let Some(value) = answers.get(&self.key) else {
+            return false;
+        };
+        match &self.test {
+            Test::Is(v) => value == v,
+            Test::Not(v) => value != v,
+            Test::Contains(item) => matches!(value, Value::List(items) if items.contains(item)),
+        }
+    }
+}
+
+impl fmt::Display for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.test {
+            Test::Is(Value::Bool(true)) => write!(f, "`{}` is true", self.key),
+            Test::Is(v) => write!(f, "`{} = {v}`", self.key),
+            Test::Not(v) => write!(f, "`{}` is not `{v}`", self.key),
+            Test::Contains(item) => write!(f, "`{}` includes `{item}`", self.key),
+        }
+    }
+}
 
 /// One question of `stanchion new`.
-#[derive(Clone, Copy)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Question {
     /// The answer key, e.g. `database`.
-    pub key: &'static str,
+    pub key: String,
     /// The prompt shown in the terminal.
-    pub prompt: &'static str,
+    pub prompt: String,
+    /// A longer explanation, for `--help`-like listings.
+    pub help: String,
     /// Accepted values.
     pub kind: Kind,
-    /// The default, if the question has one (only `name` has none).
-    pub default: Option<fn() -> Value>,
-    /// When the question applies, given the answers resolved before it, and a
-    /// description of the condition for error messages.
-    pub applies: Option<Condition>,
-}
-
-impl fmt::Debug for Question {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Question").field("key", &self.key).finish()
-    }
+    /// The default; a question without one must be answered.
+    pub default: Option<Value>,
+    /// Asked only when all of these hold for the answers before it.
+    pub asked_if: Vec<Condition>,
+    /// The component that declares it.
+    pub component: String,
 }
 
 impl Question {
     /// Whether this question applies given earlier answers.
-    pub fn applies(&self, partial: &Partial) -> bool {
-        self.applies.is_none_or(|(f, _)| f(partial))
+    pub fn applies(&self, partial: &super::Partial) -> bool {
+        self.asked_if.iter().all(|c| c.holds(partial))
     }
 
-    /// The default value, if any.
-    pub fn default_value(&self) -> Option<Value> {
-        self.default.map(|f| f())
+    /// The condition under which the question applies, for messages.
+    pub fn condition(&self) -> String {
+        if self.asked_if.is_empty() {
+            return "always".into();
+        }
+        let all: Vec<String> = self.asked_if.iter().map(ToString::to_string).collect();
+        format!("only when {}", all.join(" and "))
+    }
+
+    /// The options of a choice or multi-choice question.
+    pub fn choices(&self) -> &[Choice] {
+        match &self.kind {
+            Kind::Choice(c) | Kind::Multi(c) => c,
+            _ => &[],
+        }
     }
 
     /// Checks `value` (from any source) against this question and normalises it.
     /// The error string says what is expected.
     pub fn parse(&self, value: &Value) -> Result<Value, String> {
-        match (self.kind, value) {
-            (Kind::Text, Value::Str(s)) => {
-                if self.key == "name" {
-                    ProjectName::new(s).map_err(|e| e.to_string())?;
-                } else if s.contains(['\n', '"', '\\']) {
-                    return Err("expected a single line without quotes or backslashes".into());
+        match (&self.kind, value) {
+            (Kind::Text(validator), Value::Str(s)) => {
+                match validator {
+                    Validator::PackageName => {
+                        ProjectName::new(s).map_err(|e| e.to_string())?;
+                    }
+                    Validator::Line if s.contains(['\n', '"', '\\']) => {
+                        return Err("expected a single line without quotes or backslashes".into());
+                    }
+                    Validator::Line => {}
                 }
                 Ok(Value::Str(s.trim().to_owned()))
             }
@@ -102,7 +178,7 @@ impl Question {
                     }
                 }
                 // Keep the declared order so equal answers look equal everywhere.
-                out.sort_by_key(|v| choices.iter().position(|c| c.value == v));
+                out.sort_by_key(|v| choices.iter().position(|c| &c.value == v));
                 Ok(Value::List(out))
             }
             // `--set deploy=docker,ci` arrives as a string.
@@ -121,13 +197,13 @@ impl Question {
                 "false" | "no" | "n" | "off" | "0" => Ok(Value::Bool(false)),
                 _ => Err("expected `true` or `false`".into()),
             },
-            (Kind::Number { min, max }, Value::Int(n)) if (min..=max).contains(n) => {
+            (Kind::Int { min, max }, Value::Int(n)) if (min..=max).contains(&n) => {
                 Ok(Value::Int(*n))
             }
-            (Kind::Number { min, max }, Value::Int(_)) => {
+            (Kind::Int { min, max }, Value::Int(_)) => {
                 Err(format!("expected a whole number from {min} to {max}"))
             }
-            (Kind::Number { min, max }, Value::Str(s)) => match s.trim().parse::<i64>() {
+            (Kind::Int { min, max }, Value::Str(s)) => match s.trim().parse::<i64>() {
                 Ok(n) => self.parse(&Value::Int(n)),
                 Err(_) => Err(format!("expected a whole number from {min} to {max}")),
             },
@@ -135,20 +211,29 @@ impl Question {
         }
     }
 
-    /// The condition under which the question applies, for messages.
-    pub fn condition(&self) -> &'static str {
-        self.applies.map_or("always", |(_, c)| c)
+    /// What choosing `value` warns about, if anything.
+    pub fn warning(&self, value: &Value) -> Option<&str> {
+        let chosen: Vec<&str> = match value {
+            Value::Str(s) => vec![s.as_str()],
+            Value::List(items) => items.iter().map(String::as_str).collect(),
+            _ => return None,
+        };
+        self.choices()
+            .iter()
+            .filter(|c| chosen.contains(&c.value.as_str()))
+            .find_map(|c| c.warning.as_deref())
     }
 }
 
 impl Kind {
-    fn describe(&self) -> String {
+    /// What the kind accepts, for messages.
+    pub fn describe(&self) -> String {
         match self {
-            Kind::Text => "text".into(),
+            Kind::Text(_) => "text".into(),
             Kind::Choice(c) => format!("one of {}", list(c)),
             Kind::Multi(c) => format!("a list of {}", list(c)),
             Kind::Bool => "`true` or `false`".into(),
-            Kind::Number { min, max } => format!("a whole number from {min} to {max}"),
+            Kind::Int { min, max } => format!("a whole number from {min} to {max}"),
         }
     }
 }
@@ -161,199 +246,30 @@ fn list(choices: &[Choice]) -> String {
         .join(", ")
 }
 
-const DATABASES: &[Choice] = &[
-    Choice {
-        value: "postgres",
-        help: "PostgreSQL with a pooled writer and optional read replica",
-    },
-    Choice {
-        value: "sqlite",
-        help: "embedded SQLite file, no server needed",
-    },
-    Choice {
-        value: "none",
-        help: "no database",
-    },
-];
-
-const CACHES: &[Choice] = &[
-    Choice {
-        value: "redis",
-        help: "Redis, shared by every instance",
-    },
-    Choice {
-        value: "memory",
-        help: "in-process, per instance",
-    },
-    Choice {
-        value: "none",
-        help: "no application cache",
-    },
-];
-
-const LIMITERS: &[Choice] = &[
-    Choice {
-        value: "redis",
-        help: "Redis, holds across many instances",
-    },
-    Choice {
-        value: "memory",
-        help: "in-process, per instance",
-    },
-    Choice {
-        value: "none",
-        help: "no rate limiting",
-    },
-];
-
-const AUTHS: &[Choice] = &[
-    Choice {
-        value: "jwt",
-        help: "stateless JWT access and refresh tokens",
-    },
-    Choice {
-        value: "none",
-        help: "no authentication",
-    },
-];
-
-/// Deploy files that can be generated.
-pub const DEPLOY: &[Choice] = &[
-    Choice {
-        value: "docker",
-        help: "Dockerfile and docker-compose.yml",
-    },
-    Choice {
-        value: "kubernetes",
-        help: "Deployment, Service, HPA and PodDisruptionBudget manifests",
-    },
-    Choice {
-        value: "ci",
-        help: "GitHub Actions workflow: fmt, clippy, tests",
-    },
-];
-
-fn rate_limited(p: &Partial) -> bool {
-    p.str("rate_limit").is_some_and(|v| v != "none")
+/// Every question of a template set, in the order they are asked.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Catalog {
+    questions: Vec<Question>,
 }
 
-/// Accounts live in the database, so authentication needs one.
-fn has_database(p: &Partial) -> bool {
-    p.str("database").is_some_and(|v| v != "none")
-}
+impl Catalog {
+    /// A catalog of `questions`, in asking order; keys must be unique.
+    pub fn new(questions: Vec<Question>) -> Self {
+        Catalog { questions }
+    }
 
-/// Every question, in the order they are asked.
-pub static QUESTIONS: &[Question] = &[
-    Question {
-        key: "name",
-        prompt: "Project name",
-        kind: Kind::Text,
-        default: None,
-        applies: None,
-    },
-    Question {
-        key: "description",
-        prompt: "Description",
-        kind: Kind::Text,
-        default: Some(|| Value::Str("A horizontally scalable HTTP API".into())),
-        applies: None,
-    },
-    Question {
-        key: "database",
-        prompt: "Database",
-        kind: Kind::Choice(DATABASES),
-        default: Some(|| Value::Str("none".into())),
-        applies: None,
-    },
-    Question {
-        key: "read_replica",
-        prompt: "Route reads to a read replica (DATABASE_READ_URL)?",
-        kind: Kind::Bool,
-        default: Some(|| Value::Bool(false)),
-        applies: Some((
-            |p| p.str("database") == Some("postgres"),
-            "only when `database = postgres`",
-        )),
-    },
-    Question {
-        key: "cache",
-        prompt: "Application cache",
-        kind: Kind::Choice(CACHES),
-        default: Some(|| Value::Str("none".into())),
-        applies: None,
-    },
-    Question {
-        key: "http_cache",
-        prompt: "HTTP caching (Cache-Control, ETag, 304)?",
-        kind: Kind::Bool,
-        default: Some(|| Value::Bool(false)),
-        applies: None,
-    },
-    Question {
-        key: "rate_limit",
-        prompt: "Rate limiting",
-        kind: Kind::Choice(LIMITERS),
-        default: Some(|| Value::Str("none".into())),
-        applies: None,
-    },
-    Question {
-        key: "rate_limit_max",
-        prompt: "Requests allowed per client per window",
-        kind: Kind::Number {
-            min: 1,
-            max: 1_000_000,
-        },
-        default: Some(|| Value::Int(100)),
-        applies: Some((rate_limited, "only when `rate_limit` is not `none`")),
-    },
-    Question {
-        key: "rate_limit_window_secs",
-        prompt: "Rate limit window in seconds",
-        kind: Kind::Number {
-            min: 1,
-            max: 86_400,
-        },
-        default: Some(|| Value::Int(900)),
-        applies: Some((rate_limited, "only when `rate_limit` is not `none`")),
-    },
-    Question {
-        key: "auth",
-        prompt: "Authentication",
-        kind: Kind::Choice(AUTHS),
-        default: Some(|| Value::Str("none".into())),
-        applies: Some((has_database, "only when `database` is not `none`")),
-    },
-    Question {
-        key: "metrics",
-        prompt: "Prometheus metrics at /metrics?",
-        kind: Kind::Bool,
-        default: Some(|| Value::Bool(false)),
-        applies: None,
-    },
-    Question {
-        key: "tracing",
-        prompt: "Distributed tracing (OpenTelemetry OTLP)?",
-        kind: Kind::Bool,
-        default: Some(|| Value::Bool(false)),
-        applies: None,
-    },
-    Question {
-        key: "openapi",
-        prompt: "OpenAPI document and docs page?",
-        kind: Kind::Bool,
-        default: Some(|| Value::Bool(false)),
-        applies: None,
-    },
-    Question {
-        key: "deploy",
-        prompt: "Deploy files",
-        kind: Kind::Multi(DEPLOY),
-        default: Some(|| Value::List(vec!["docker".into(), "ci".into()])),
-        applies: None,
-    },
-];
+    /// The question with this key.
+    pub fn get(&self, key: &str) -> Option<&Question> {
+        self.questions.iter().find(|q| q.key == key)
+    }
 
-/// The question with this key.
-pub fn question(key: &str) -> Option<&'static Question> {
-    QUESTIONS.iter().find(|q| q.key == key)
+    /// The questions in asking order.
+    pub fn iter(&self) -> impl Iterator<Item = &Question> {
+        self.questions.iter()
+    }
+
+    /// Every key, in asking order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.questions.iter().map(|q| q.key.as_str())
+    }
 }

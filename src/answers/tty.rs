@@ -51,13 +51,13 @@ impl Prompter for TerminalPrompter {
                 Error::Interrupted
             }
             dialoguer::Error::IO(io) => Error::Prompt {
-                key: q.key.into(),
+                key: q.key.clone(),
                 source: io,
             },
         };
-        let value = match q.kind {
-            Kind::Text | Kind::Number { .. } => {
-                let mut input = Input::<String>::with_theme(theme).with_prompt(q.prompt);
+        let value = match &q.kind {
+            Kind::Text(_) | Kind::Int { .. } => {
+                let mut input = Input::<String>::with_theme(theme).with_prompt(&q.prompt);
                 if let Some(d) = &default {
                     input = input.default(d.to_string());
                 }
@@ -77,12 +77,12 @@ impl Prompter for TerminalPrompter {
                     .and_then(|d| choices.iter().position(|c| d.to_string() == c.value))
                     .unwrap_or(0);
                 let index = Select::with_theme(theme)
-                    .with_prompt(q.prompt)
+                    .with_prompt(&q.prompt)
                     .items(&items)
                     .default(default_index)
                     .interact()
                     .map_err(failed)?;
-                Value::Str(choices[index].value.to_owned())
+                Value::Str(choices[index].value.clone())
             }
             Kind::Multi(choices) => {
                 let chosen = match &default {
@@ -94,7 +94,7 @@ impl Prompter for TerminalPrompter {
                     .map(|c| {
                         (
                             format!("{:<11} {}", c.value, c.help),
-                            chosen.iter().any(|x| x == c.value),
+                            chosen.contains(&c.value),
                         )
                     })
                     .collect();
@@ -106,14 +106,14 @@ impl Prompter for TerminalPrompter {
                 Value::List(
                     picked
                         .into_iter()
-                        .map(|i| choices[i].value.to_owned())
+                        .map(|i| choices[i].value.clone())
                         .collect(),
                 )
             }
             Kind::Bool => {
                 let default = matches!(default, Some(Value::Bool(true)));
                 let yes = Confirm::with_theme(theme)
-                    .with_prompt(q.prompt)
+                    .with_prompt(&q.prompt)
                     .default(default)
                     .interact()
                     .map_err(failed)?;

@@ -18,7 +18,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 use toml_edit::{DocumentMut, InlineTable, Item, Table, value};
 
-use crate::answers::{Answers, Layer, Partial, QUESTIONS, Value};
+use crate::answers::{Answers, Layer, Value};
 use crate::error::{Error, Result};
 use crate::regen::Recorded;
 use crate::template::Rendered;
@@ -68,7 +68,7 @@ impl Record {
         doc.insert("answers", Item::Table(Table::new()));
         doc.insert("files", Item::Table(Table::new()));
         let mut record = Record { doc };
-        record.set_answers(answers.values());
+        record.set_answers(answers);
         for (path, file) in &rendered.files {
             if !is_secret(path) {
                 record.set_file(path, &file.component, &sha256_hex(&file.contents));
@@ -174,19 +174,19 @@ impl Record {
 
     /// Sets the answers: changed values are edited in place (keeping comments),
     /// new ones added in question order, answers that no longer apply removed.
-    pub fn set_answers(&mut self, answers: &Partial) {
+    pub fn set_answers(&mut self, answers: &Answers) {
         let table = self.doc["answers"]
             .as_table_like_mut()
             .expect("validated: `answers` is a table");
         let stale: Vec<String> = table
             .iter()
             .map(|(k, _)| k.to_owned())
-            .filter(|k| answers.get(k).is_none() && QUESTIONS.iter().any(|q| q.key == k))
+            .filter(|k| answers.values().get(k).is_none() && answers.knows(k))
             .collect();
         for key in stale {
             table.remove(&key);
         }
-        for (key, new) in answers.iter() {
+        for (key, new) in answers.values().iter() {
             match table.get_mut(key).and_then(Item::as_value_mut) {
                 Some(old) if Value::from_toml(old).as_ref() == Some(new) => {}
                 Some(old) => {
@@ -311,10 +311,11 @@ mod tests {
     fn editing_answers_keeps_comments_and_order() {
         let text = "[stanchion]\nversion = \"0.0.1\"\n\n[answers]\n# ours\nname = \"x\"\ndeploy = [\"docker\"] # why\nmy_note = 1\n\n[files]\n";
         let mut record = Record::parse(text, Path::new("s.toml")).unwrap();
-        let mut answers = Partial::default();
-        answers.insert("name", Value::Str("x".into()));
-        answers.insert("deploy", Value::List(vec!["docker".into(), "ci".into()]));
-        answers.insert("metrics", Value::Bool(true));
+        let mut values = crate::answers::Partial::default();
+        values.insert("name", Value::Str("x".into()));
+        values.insert("deploy", Value::List(vec!["docker".into(), "ci".into()]));
+        values.insert("metrics", Value::Bool(true));
+        let answers = Answers::new(&crate::answers::Catalog::default(), values).unwrap();
         record.set_answers(&answers);
         record.set_file("b.rs", "base", "00");
         record.set_file("a.rs", "base", "11");

@@ -12,16 +12,15 @@ mod merge;
 mod plan;
 
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 pub use merge::{Merged, has_conflict_markers, merge_manifest, merge_text};
 pub use plan::{Action, FileChange, Plan, Recorded, Snapshot, plan};
 
-use crate::answers::{self, Answers, Fallback, Kind, Layer, Prompter, Value, question};
+use crate::answers::{self, Answers, Fallback, Kind, Layer, Prompter, Test, Value};
 use crate::error::{Error, Result, closest};
 use crate::project::record::{BASE_DIR, RECORD_FILE, Record, sha256_hex};
-use crate::template::{KNOWN_COMPONENTS, TemplateSet, render};
+use crate::template::{TemplateSet, render};
 use crate::tree::Tree;
 
 /// A generated project found on disk.
@@ -48,13 +47,14 @@ impl Project {
         Ok(Project { root, record })
     }
 
-    /// The answers recorded, validated; answers that no longer apply are dropped.
-    pub fn answers(&self, overrides: &[Layer]) -> Result<Answers> {
+    /// The answers recorded, validated against `templates`' questions; answers
+    /// that no longer apply are dropped.
+    pub fn answers(&self, templates: &TemplateSet, overrides: &[Layer]) -> Result<Answers> {
         let mut layers = overrides.to_vec();
         let mut recorded = self.record.answers_layer();
         recorded.explicit = false;
         layers.push(recorded);
-        answers::resolve(&layers, Fallback::Defaults)
+        answers::resolve(&templates.catalog, &layers, Fallback::Defaults)
     }
 
     /// Reads the user's files and base copies at `paths`.
@@ -139,7 +139,7 @@ pub fn prepare(
     }
 
     let mut record = project.record.clone();
-    record.set_answers(answers.values());
+    record.set_answers(&answers);
     for change in &plan.changes {
         match &change.base_after {
             Some(base) => record.set_file(&change.path, &change.component, &sha256_hex(base)),
@@ -184,196 +184,119 @@ pub fn apply(project: &Project, outcome: &Outcome) -> Result<()> {
     crate::project::write::apply_changes(&project.root, &writes, &deletes)
 }
 
-/// How a command reports.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Report {
-    /// Print a JSON status to stdout instead of lines to stderr.
-    pub json: bool,
-}
-
-/// Prints what an outcome does (or would do).
-pub fn report(outcome: &Outcome, how: Report, applied: bool) -> Result<()> {
-    if how.json {
-        let files: Vec<serde_json::Value> = outcome
-            .plan
-            .changes
-            .iter()
-            .map(|c| {
-                serde_json::json!({
-                    "path": c.path,
-                    "component": c.component,
-                    "action": format!("{:?}", c.action).to_lowercase(),
-                    "changes_file": c.writes(),
-                })
-            })
-            .collect();
-        let status = serde_json::json!({
-            "applied": applied,
-            "changed": !outcome.is_noop(),
-            "conflicts": outcome.plan.conflicts().map(|c| c.path.clone()).collect::<Vec<_>>(),
-            "files": files,
-        });
-        let mut out = std::io::stdout().lock();
-        return writeln!(out, "{status:#}").map_err(|e| Error::io("write", "<stdout>", e));
-    }
-    let mut err = std::io::stderr().lock();
-    for change in &outcome.plan.changes {
-        if matches!(change.action, Action::Unchanged) {
-            continue;
-        }
-        let note = change.action.note();
-        let _ = if note.is_empty() {
-            writeln!(err, "  {:<10} {}", change.action.label(), change.path)
-        } else {
-            writeln!(
-                err,
-                "  {:<10} {} ({note})",
-                change.action.label(),
-                change.path
-            )
-        };
-    }
-    let verb = if applied { "" } else { " would be" };
-    let _ = if outcome.is_noop() {
-        writeln!(err, "up to date: nothing to regenerate")
-    } else {
-        writeln!(
-            err,
-            "{} file(s){verb} changed",
-            outcome.plan.file_changes().count()
-        )
-    };
-    Ok(())
-}
-
-/// Prints unified diffs of what would change.
-pub fn print_diff(outcome: &Outcome) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    for change in outcome.plan.file_changes() {
-        let text = |b: &Option<Vec<u8>>| {
-            b.as_deref()
-                .map(|b| String::from_utf8_lossy(b).into_owned())
-                .unwrap_or_default()
-        };
-        let (before, after) = (text(&change.before), text(&change.after));
-        let mut options = diffy::DiffOptions::new();
-        options
-            .set_original_filename(if change.before.is_some() {
-                format!("a/{}", change.path)
-            } else {
-                "/dev/null".into()
-            })
-            .set_modified_filename(if change.after.is_some() {
-                format!("b/{}", change.path)
-            } else {
-                "/dev/null".into()
-            });
-        let patch = options.create_patch(&before, &after);
-        write!(out, "{patch}").map_err(|e| Error::io("write", "<stdout>", e))?;
-    }
-    Ok(())
-}
-
 /// Checks component names given on the command line.
 pub fn check_component_names(templates: &TemplateSet, names: &[String]) -> Result<()> {
-    let known: Vec<&str> = KNOWN_COMPONENTS
-        .iter()
-        .copied()
-        .chain(templates.components.keys().map(String::as_str))
-        .collect();
     for name in names {
-        if !known.contains(&name.as_str()) {
+        if !templates.components.contains_key(name) {
             return Err(Error::UnknownComponent {
                 name: name.clone(),
-                suggestion: closest(name, known.iter().copied()),
+                suggestion: closest(name, templates.components.keys().map(String::as_str)),
             });
         }
     }
     Ok(())
 }
 
-/// The answer that switches `component` on, given the current answers; for a
-/// choice, `choice` if given, else the first option that is not `none`.
+/// The answer that switches `component` on, read from its `selected_if`; for a
+/// choice that must not be some value, `choice` if given, else the first other
+/// option.
 pub fn enabling_answer(
+    templates: &TemplateSet,
     component: &str,
     answers: &Answers,
     choice: Option<&str>,
-) -> Option<(&'static str, Value)> {
-    let key = match component {
-        "docker" | "kubernetes" | "ci" => {
-            let mut deploy = answers.deploy.clone();
-            deploy.push(component.to_owned());
-            let value = question("deploy")?.parse(&Value::List(deploy)).ok()?;
-            return Some(("deploy", value));
+) -> Option<(String, Value)> {
+    let condition = templates
+        .components
+        .get(component)?
+        .manifest
+        .selected_if
+        .as_ref()?;
+    let q = templates.catalog.get(&condition.key)?;
+    let value = match (&condition.test, &q.kind) {
+        (Test::Is(v), _) => v.clone(),
+        (Test::Not(Value::Bool(b)), _) => Value::Bool(!b),
+        (Test::Not(v), Kind::Choice(choices)) => {
+            Value::Str(choice.map(str::to_owned).or_else(|| {
+                choices
+                    .iter()
+                    .find(|c| Value::Str(c.value.clone()) != *v)
+                    .map(|c| c.value.clone())
+            })?)
         }
-        "http-cache" => "http_cache",
-        "rate-limit" => "rate_limit",
-        other => question(other)?.key,
-    };
-    let q = question(key)?;
-    let value = match q.kind {
-        Kind::Bool => Value::Bool(true),
-        Kind::Choice(choices) => Value::Str(choice.map(str::to_owned).or_else(|| {
-            choices
-                .iter()
-                .find(|c| c.value != "none")
-                .map(|c| c.value.to_owned())
-        })?),
+        (Test::Contains(item), Kind::Multi(_)) => {
+            let mut items = answers
+                .values()
+                .list(&q.key)
+                .map(<[String]>::to_vec)
+                .unwrap_or_default();
+            items.push(item.clone());
+            q.parse(&Value::List(items)).ok()?
+        }
         _ => return None,
     };
-    Some((q.key, value))
+    Some((q.key.clone(), value))
 }
 
-/// The answer that switches `component` off.
-pub fn disabling_answer(component: &str, answers: &Answers) -> Option<(&'static str, Value)> {
-    match component {
-        "docker" | "kubernetes" | "ci" => {
-            let deploy = answers
-                .deploy
+/// The answer that switches `component` off, read from its `selected_if`.
+pub fn disabling_answer(
+    templates: &TemplateSet,
+    component: &str,
+    answers: &Answers,
+) -> Option<(String, Value)> {
+    let condition = templates
+        .components
+        .get(component)?
+        .manifest
+        .selected_if
+        .as_ref()?;
+    let q = templates.catalog.get(&condition.key)?;
+    let value = match &condition.test {
+        Test::Not(v) => v.clone(),
+        Test::Is(Value::Bool(b)) => Value::Bool(!b),
+        Test::Is(v) => q.default.clone().filter(|d| d != v)?,
+        Test::Contains(item) => Value::List(
+            answers
+                .values()
+                .list(&q.key)
+                .unwrap_or_default()
                 .iter()
-                .filter(|d| *d != component)
+                .filter(|i| *i != item)
                 .cloned()
-                .collect();
-            Some(("deploy", Value::List(deploy)))
-        }
-        "base" => None,
-        _ => {
-            let (key, on) = enabling_answer(component, answers, None)?;
-            Some((
-                key,
-                match on {
-                    Value::Bool(_) => Value::Bool(false),
-                    _ => Value::Str("none".into()),
-                },
-            ))
-        }
-    }
+                .collect(),
+        ),
+    };
+    Some((q.key.clone(), value))
 }
 
 /// Resolves the answers for `add component`: the recorded ones, `--set`, the
 /// component's enabling answer, and questions that now apply from `fallback`.
 pub fn answers_for_add(
     project: &Project,
+    templates: &TemplateSet,
     component: &str,
     set: &Layer,
     fallback: Fallback<'_>,
 ) -> Result<Answers> {
-    let current = project.answers(&[])?;
+    let current = project.answers(templates, &[])?;
     let mut recorded = project.record.answers_layer();
     recorded.explicit = false;
     let mut layers = vec![set.clone()];
     let asks = matches!(fallback, Fallback::Ask(_));
-    if let Some((key, value)) = enabling_answer(component, &current, None) {
-        if !set.values.contains_key(key) {
-            let choice = question(key).is_some_and(|q| matches!(q.kind, Kind::Choice(_)));
+    if let Some((key, value)) = enabling_answer(templates, component, &current, None) {
+        if !set.values.contains_key(&key) {
+            let choice = templates
+                .catalog
+                .get(&key)
+                .is_some_and(|q| matches!(q.kind, Kind::Choice(_)));
             if choice && asks {
                 // Let the prompt ask which one.
-                recorded.values.remove(key);
+                recorded.values.remove(&key);
             } else {
                 layers.push(Layer {
                     origin: format!("`stanchion add {component}`"),
                     explicit: false,
-                    values: [(key.to_owned(), value)].into(),
+                    values: [(key, value)].into(),
                 });
             }
         }
@@ -381,7 +304,7 @@ pub fn answers_for_add(
     // Questions that apply only now (a limit once rate limiting is on) are asked
     // or defaulted; everything recorded stays as it was.
     layers.push(recorded);
-    answers::resolve(&layers, fallback)
+    answers::resolve(&templates.catalog, &layers, fallback)
 }
 
 /// A prompter adapter that offers the enabling answer as the default.
@@ -389,7 +312,7 @@ pub struct AddPrompter<'a> {
     /// The real prompter.
     pub inner: &'a mut dyn Prompter,
     /// The enabling answer, used as the default of its question.
-    pub enabling: Option<(&'static str, Value)>,
+    pub enabling: Option<(String, Value)>,
 }
 
 impl Prompter for AddPrompter<'_> {

@@ -74,6 +74,22 @@ impl Action {
         }
     }
 
+    /// The action's name in `--json` output, in snake_case.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Unchanged => "unchanged",
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Merge => "merge",
+            Action::Conflict => "conflict",
+            Action::KeepEdited => "keep_edited",
+            Action::KeepDeleted => "keep_deleted",
+            Action::Restore => "restore",
+            Action::Remove => "remove",
+            Action::KeepOrphan => "keep_orphan",
+        }
+    }
+
     /// A note explaining the decision, for reports.
     pub fn note(self) -> &'static str {
         match self {

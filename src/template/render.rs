@@ -1,35 +1,25 @@
 //! Rendering: answers + templates → an in-memory tree. Pure and deterministic.
 //!
-//! Nothing here reads or writes the disk, so `--dry-run`, snapshots and (later)
-//! three-way merges all work on exactly what `new` would write. Handlebars runs in
-//! strict mode — a template that names a variable the context lacks is an error,
-//! not an empty string — and without HTML escaping, since we emit code.
+//! Nothing here reads or writes the disk, so `--dry-run`, snapshots and three-way
+//! merges all work on exactly what `new` would write. Handlebars runs in strict
+//! mode — a template that names a variable the context lacks is an error, not an
+//! empty string — and without HTML escaping, since we emit code.
+//!
+//! The steps: select the components the answers ask for; render their manifests
+//! (a manifest may follow the answers); render every file and every fill; paste
+//! the fills into the slots the files declare ([`super::slots`]); assemble
+//! `Cargo.toml` from the dependency tables.
 
 use std::collections::BTreeMap;
 
 use handlebars::Handlebars;
 use serde_json::json;
 
-use super::set::{Component, Manifest, TemplateSet};
-use crate::answers::{Answers, QUESTIONS};
-use crate::error::{Error, Result};
-
-/// Every component stanchion knows of, whether or not the template set has it,
-/// so templates can test `has.<name>` for any of them.
-pub const KNOWN_COMPONENTS: &[&str] = &[
-    "base",
-    "database",
-    "cache",
-    "http-cache",
-    "rate-limit",
-    "auth",
-    "metrics",
-    "tracing",
-    "openapi",
-    "docker",
-    "kubernetes",
-    "ci",
-];
+use super::manifest::{EnvVar, Fill, FillText, Manifest};
+use super::set::{Component, TemplateSet};
+use super::{cargo, slots};
+use crate::answers::Answers;
+use crate::error::{Error, Result, closest};
 
 /// One generated file and the component that owns it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,26 +35,26 @@ pub struct RenderedFile {
 pub struct Rendered {
     /// Files by path.
     pub files: BTreeMap<String, RenderedFile>,
+    /// The environment variables the selected components read, in order.
+    pub env: Vec<EnvVar>,
 }
 
-/// The components `answers` select, in order, checked against `set`: each must
-/// exist and have its dependencies selected too.
+/// The components `answers` select from `set`, base first, in component order;
+/// each must have its dependencies selected too.
 pub fn select<'a>(set: &'a TemplateSet, answers: &Answers) -> Result<Vec<&'a Component>> {
-    let wanted = answers.components();
-    let mut selected = Vec::new();
-    for (name, answer) in &wanted {
-        let component = set
-            .components
-            .get(name)
-            .ok_or_else(|| Error::ComponentUnavailable {
-                component: name.clone(),
-                answer: (*answer).to_owned(),
-            })?;
-        selected.push(component);
-    }
+    let selected: Vec<&Component> = set
+        .ordered()
+        .into_iter()
+        .filter(|c| {
+            c.manifest
+                .selected_if
+                .as_ref()
+                .is_none_or(|cond| cond.holds(answers.values()))
+        })
+        .collect();
     for component in &selected {
         for needs in &component.manifest.depends_on {
-            if !wanted.iter().any(|(n, _)| n == needs) {
+            if !selected.iter().any(|c| &c.manifest.name == needs) {
                 return Err(Error::MissingDependency {
                     component: component.manifest.name.clone(),
                     needs: needs.clone(),
@@ -75,24 +65,35 @@ pub fn select<'a>(set: &'a TemplateSet, answers: &Answers) -> Result<Vec<&'a Com
     Ok(selected)
 }
 
-/// The variables templates see.
+/// The names of the components `answers` select, base first.
+pub fn selected_names(set: &TemplateSet, answers: &Answers) -> Result<Vec<String>> {
+    Ok(select(set, answers)?
+        .into_iter()
+        .map(|c| c.manifest.name.clone())
+        .collect())
+}
+
+/// The variables templates see (without `env`, which comes from the rendered
+/// manifests).
 pub fn context(set: &TemplateSet, answers: &Answers) -> serde_json::Value {
-    let selected: Vec<String> = answers.components().into_iter().map(|(c, _)| c).collect();
-    let has: serde_json::Map<String, serde_json::Value> = KNOWN_COMPONENTS
-        .iter()
-        .copied()
-        .chain(set.components.keys().map(String::as_str))
+    let selected = selected_names(set, answers).unwrap_or_default();
+    let has: serde_json::Map<String, serde_json::Value> = set
+        .components
+        .keys()
         .map(|c| (c.replace('-', "_"), selected.iter().any(|s| s == c).into()))
         .collect();
-    let values: serde_json::Map<String, serde_json::Value> = QUESTIONS
+    // Questions that do not apply still have their default, so a template may
+    // test `answers.read_replica` without first testing the database.
+    let values: serde_json::Map<String, serde_json::Value> = set
+        .catalog
         .iter()
         .filter_map(|q| {
             let value = answers
                 .values()
-                .get(q.key)
+                .get(&q.key)
                 .cloned()
-                .or_else(|| q.default_value())?;
-            Some((q.key.to_owned(), value.to_json()))
+                .or_else(|| q.default.clone())?;
+            Some((q.key.clone(), value.to_json()))
         })
         .collect();
     json!({
@@ -103,88 +104,43 @@ pub fn context(set: &TemplateSet, answers: &Answers) -> serde_json::Value {
         "stanchion_version": env!("CARGO_PKG_VERSION"),
         "answers": values,
         "has": has,
+        "components": selected,
     })
+}
+
+/// The handlebars registry every template renders with.
+pub fn registry() -> Handlebars<'static> {
+    let mut hb = Handlebars::new();
+    hb.set_strict_mode(true);
+    hb.register_escape_fn(handlebars::no_escape);
+    slots::register(&mut hb);
+    hb
+}
+
+/// What one render job produces.
+enum Target {
+    /// A generated file at this path.
+    File(String),
+    /// The text of one fill of this slot.
+    Fill(usize),
+}
+
+/// One template to render (or file to copy).
+struct Job<'a> {
+    component: &'a str,
+    /// Its path in the component, for messages.
+    source_path: String,
+    bytes: &'a [u8],
+    template: bool,
+    target: Target,
 }
 
 /// Renders the project for `answers` from `set`.
 pub fn render(set: &TemplateSet, answers: &Answers) -> Result<Rendered> {
     let selected = select(set, answers)?;
-    let context = context(set, answers);
-    let mut hb = Handlebars::new();
-    hb.set_strict_mode(true);
-    hb.register_escape_fn(handlebars::no_escape);
-
-    // Every file to produce, in a fixed order: (component, template path, source).
-    let jobs: Vec<(&str, &str, &[u8])> = selected
-        .iter()
-        .flat_map(|c| {
-            c.files
-                .iter()
-                .map(|(path, bytes)| (c.manifest.name.as_str(), path.as_str(), bytes.as_slice()))
-        })
-        .collect();
-    // Parsing dominates (handlebars computes a line and column for every element
-    // it parses), so templates are rendered on every core; the results are put
-    // together in the order above, so output and errors stay deterministic.
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    // Largest first, each to the least loaded thread: parse time grows faster
-    // than size, so balance matters more than order.
-    let mut by_size: Vec<usize> = (0..jobs.len()).collect();
-    by_size.sort_by_key(|&i| std::cmp::Reverse(jobs[i].2.len()));
-    let mut shares: Vec<(usize, Vec<usize>)> = vec![(0, Vec::new()); threads.max(1)];
-    for i in by_size {
-        let lightest = shares
-            .iter_mut()
-            .min_by_key(|(load, _)| *load)
-            .expect("a thread");
-        lightest.0 += jobs[i].2.len();
-        lightest.1.push(i);
-    }
-    let mut rendered: Vec<Option<Result<Output>>> = (0..jobs.len()).map(|_| None).collect();
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = shares
-            .iter()
-            .map(|(_, share)| {
-                let (hb, context, jobs) = (&hb, &context, &jobs);
-                scope.spawn(move || {
-                    share
-                        .iter()
-                        .map(|&i| {
-                            let (component, path, bytes) = jobs[i];
-                            (i, render_one(hb, context, component, path, bytes))
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        for worker in workers {
-            for (i, result) in worker.join().expect("a render thread panicked") {
-                rendered[i] = Some(result);
-            }
-        }
-    });
-    let rendered = rendered
-        .into_iter()
-        .map(|r| r.expect("every file rendered"));
-
-    let mut out = Rendered::default();
-    for ((component, _, _), result) in jobs.iter().zip(rendered) {
-        let (target, contents) = result?;
-        if let Some(existing) = out.files.get(&target) {
-            return Err(Error::FileCollision {
-                path: target,
-                first: existing.component.clone(),
-                second: (*component).to_owned(),
-            });
-        }
-        out.files.insert(
-            target,
-            RenderedFile {
-                component: (*component).to_owned(),
-                contents,
-            },
-        );
-    }
+    let names: Vec<&str> = selected.iter().map(|c| c.manifest.name.as_str()).collect();
+    let mut context = context(set, answers);
+    let hb = registry();
     let manifests = selected
         .iter()
         .map(|component| {
@@ -198,45 +154,265 @@ pub fn render(set: &TemplateSet, answers: &Answers) -> Result<Rendered> {
                 })
         })
         .collect::<Result<Vec<_>>>()?;
-    assemble_manifest(&mut out, &manifests)?;
+    let env = env_of(&manifests);
+    context["env"] = serde_json::to_value(&env).expect("plain data");
+    context["secrets"] = json!(env.iter().any(|e| e.secret));
+
+    let mut fills: Vec<(usize, &Fill)> = Vec::new();
+    let auto_fills = auto_fills(&selected, &manifests);
+    let mut jobs: Vec<Job<'_>> = Vec::new();
+    for (index, (component, manifest)) in selected.iter().zip(&manifests).enumerate() {
+        let name = component.manifest.name.as_str();
+        for (path, bytes) in &component.files {
+            let Some(target) = output_path(manifest, path, answers) else {
+                continue;
+            };
+            jobs.push(Job {
+                component: name,
+                source_path: path.clone(),
+                bytes,
+                template: path.ends_with(".hbs"),
+                target: Target::File(target),
+            });
+        }
+        for fill in manifest.fills.iter().chain(&auto_fills[index]) {
+            if !fill.when.iter().all(|w| names.contains(&w.as_str())) {
+                continue;
+            }
+            let at = fills.len();
+            fills.push((index, fill));
+            let (source_path, bytes, template): (String, &[u8], bool) = match &fill.text {
+                FillText::Inline(text) => ("component.toml".into(), text.as_bytes(), false),
+                FillText::File(file) => {
+                    let bytes = component.fills.get(file).ok_or_else(|| Error::Render {
+                        component: name.to_owned(),
+                        path: "component.toml".into(),
+                        message: format!("fill file `fills/{file}` does not exist"),
+                    })?;
+                    (format!("fills/{file}"), bytes, file.ends_with(".hbs"))
+                }
+            };
+            jobs.push(Job {
+                component: name,
+                source_path,
+                bytes,
+                template,
+                target: Target::Fill(at),
+            });
+        }
+    }
+
+    // Which slots have fills, for a template whose shape depends on it
+    // (`{{#if filled.[lib.routes]}}`): known before anything is rendered.
+    let filled: serde_json::Map<String, serde_json::Value> = fills
+        .iter()
+        .map(|(_, f)| (f.slot.clone(), true.into()))
+        .collect();
+    context["filled"] = serde_json::Value::Object(filled);
+
+    // Every slot a generated file declares, to check fills against.
+    let mut declared: Vec<String> = jobs
+        .iter()
+        .filter(|j| j.template && matches!(j.target, Target::File(_)))
+        .flat_map(|j| slots::declared(&String::from_utf8_lossy(j.bytes)))
+        .collect();
+    declared.sort();
+    declared.dedup();
+    for (index, fill) in &fills {
+        if !declared.contains(&fill.slot) {
+            return Err(Error::UnknownSlot {
+                component: names[*index].to_owned(),
+                slot: fill.slot.clone(),
+                suggestion: closest(&fill.slot, declared.iter().map(String::as_str)),
+            });
+        }
+    }
+
+    let results = render_all(&hb, &context, &jobs);
+    let mut by_slot: BTreeMap<String, Vec<(i64, usize, String)>> = BTreeMap::new();
+    let mut files: Vec<(&Job<'_>, String, Vec<u8>)> = Vec::new();
+    for (job, result) in jobs.iter().zip(results) {
+        let contents = result?;
+        match &job.target {
+            Target::Fill(at) => {
+                let (index, fill) = fills[*at];
+                let text = String::from_utf8(contents).map_err(|_| Error::Render {
+                    component: job.component.to_owned(),
+                    path: job.source_path.clone(),
+                    message: "a fill must be UTF-8".into(),
+                })?;
+                by_slot
+                    .entry(fill.slot.clone())
+                    .or_default()
+                    .push((fill.order, index, text));
+            }
+            Target::File(path) => files.push((job, path.clone(), contents)),
+        }
+    }
+    let by_slot: BTreeMap<String, Vec<String>> = by_slot
+        .into_iter()
+        .map(|(slot, mut texts)| {
+            texts.sort_by_key(|(order, index, _)| (*order, *index));
+            (slot, texts.into_iter().map(|(_, _, t)| t).collect())
+        })
+        .collect();
+
+    let mut out = Rendered {
+        env,
+        ..Rendered::default()
+    };
+    for (job, target, contents) in files {
+        let contents = if job.template {
+            slots::expand(
+                &String::from_utf8(contents).expect("rendered text"),
+                &by_slot,
+            )
+            .into_bytes()
+        } else {
+            contents
+        };
+        if let Some(existing) = out.files.get(&target) {
+            return Err(Error::FileCollision {
+                path: target,
+                first: existing.component.clone(),
+                second: job.component.to_owned(),
+            });
+        }
+        out.files.insert(
+            target,
+            RenderedFile {
+                component: job.component.to_owned(),
+                contents,
+            },
+        );
+    }
+    cargo::assemble_manifest(&mut out, &manifests)?;
     Ok(out)
 }
 
-/// A rendered file's output path and contents.
-type Output = (String, Vec<u8>);
+/// Where the template at `path` (under `files/`) is generated, if it is: its own
+/// path without `.hbs`, or what a `[[files]]` rule of `manifest` says.
+fn output_path(manifest: &Manifest, path: &str, answers: &Answers) -> Option<String> {
+    let own = path.strip_suffix(".hbs").unwrap_or(path).to_owned();
+    let Some(rule) = manifest.files.iter().find(|r| r.path == path) else {
+        return Some(own);
+    };
+    if !rule.only_if.iter().all(|c| c.holds(answers.values())) {
+        return None;
+    }
+    Some(rule.to.clone().unwrap_or(own))
+}
 
-/// Renders one template file (`.hbs`) or passes a verbatim one through; returns
-/// the output path and contents.
-fn render_one(
+/// The fills of each component's `fills/` folder that its manifest does not
+/// name: `fills/SLOT.hbs` fills slot `SLOT` in the default order.
+fn auto_fills(selected: &[&Component], manifests: &[Manifest]) -> Vec<Vec<Fill>> {
+    selected
+        .iter()
+        .zip(manifests)
+        .map(|(component, manifest)| {
+            component
+                .fills
+                .keys()
+                .filter(|file| !file.contains('/'))
+                .filter(|file| {
+                    !manifest
+                        .fills
+                        .iter()
+                        .any(|f| matches!(&f.text, FillText::File(named) if named == *file))
+                })
+                .map(|file| Fill {
+                    slot: file.strip_suffix(".hbs").unwrap_or(file).to_owned(),
+                    order: super::manifest::DEFAULT_ORDER,
+                    text: FillText::File(file.clone()),
+                    when: Vec::new(),
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The variables of the selected components, in order; a variable two
+/// components read (a shared `REDIS_URL`) is listed once, as the first declares
+/// it.
+fn env_of(manifests: &[Manifest]) -> Vec<EnvVar> {
+    let mut out: Vec<EnvVar> = Vec::new();
+    for var in manifests.iter().flat_map(|m| &m.env) {
+        if !out.iter().any(|v| v.name == var.name) {
+            out.push(var.clone());
+        }
+    }
+    out
+}
+
+/// Renders every job, on every core: parsing dominates (handlebars computes a
+/// line and column for every element it parses). The results come back in job
+/// order, so output and errors stay deterministic.
+fn render_all(
     hb: &Handlebars<'_>,
     context: &serde_json::Value,
-    component: &str,
-    path: &str,
-    bytes: &[u8],
-) -> Result<Output> {
+    jobs: &[Job<'_>],
+) -> Vec<Result<Vec<u8>>> {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    // Largest first, each to the least loaded thread: parse time grows faster
+    // than size, so balance matters more than order.
+    let mut by_size: Vec<usize> = (0..jobs.len()).filter(|&i| jobs[i].template).collect();
+    by_size.sort_by_key(|&i| std::cmp::Reverse(jobs[i].bytes.len()));
+    let mut shares: Vec<(usize, Vec<usize>)> = vec![(0, Vec::new()); threads.max(1)];
+    for i in by_size {
+        let lightest = shares
+            .iter_mut()
+            .min_by_key(|(load, _)| *load)
+            .expect("a thread");
+        lightest.0 += jobs[i].bytes.len();
+        lightest.1.push(i);
+    }
+    let mut rendered: Vec<Option<Result<Vec<u8>>>> = jobs
+        .iter()
+        .map(|j| (!j.template).then(|| Ok(j.bytes.to_vec())))
+        .collect();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = shares
+            .iter()
+            .map(|(_, share)| {
+                scope.spawn(move || {
+                    share
+                        .iter()
+                        .map(|&i| (i, render_one(hb, context, &jobs[i])))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for worker in workers {
+            for (i, result) in worker.join().expect("a render thread panicked") {
+                rendered[i] = Some(result);
+            }
+        }
+    });
+    rendered
+        .into_iter()
+        .map(|r| r.expect("every job rendered"))
+        .collect()
+}
+
+/// Renders one template.
+fn render_one(hb: &Handlebars<'_>, context: &serde_json::Value, job: &Job<'_>) -> Result<Vec<u8>> {
     let fail = |message: String| Error::Render {
-        component: component.to_owned(),
-        path: path.to_owned(),
+        component: job.component.to_owned(),
+        path: job.source_path.clone(),
         message,
     };
-    match path.strip_suffix(".hbs") {
-        Some(target) => {
-            let source = std::str::from_utf8(bytes)
-                .map_err(|_| fail("a `.hbs` template must be UTF-8".into()))?;
-            let rendered = hb
-                .render_template(source, context)
-                .map_err(|e| fail(describe(&e)))?;
-            Ok((target.to_owned(), rendered.into_bytes()))
-        }
-        None => Ok((path.to_owned(), bytes.to_vec())),
-    }
+    let source = std::str::from_utf8(job.bytes)
+        .map_err(|_| fail("a `.hbs` template must be UTF-8".into()))?;
+    hb.render_template(source, context)
+        .map(String::into_bytes)
+        .map_err(|e| fail(describe(&e)))
 }
 
 /// A one-line description of a handlebars error, with its line when known.
 fn describe(e: &handlebars::RenderError) -> String {
     let reason = match e.reason() {
         handlebars::RenderErrorReason::MissingVariable(Some(name)) => format!(
-            "`{name}` is not defined; templates can use `project_name`, `crate_name`, `dns_name`, `description`, `stanchion_version`, `answers.<key>` and `has.<component>`"
+            "`{name}` is not defined; templates can use `project_name`, `crate_name`, `dns_name`, `description`, `stanchion_version`, `answers.<key>`, `has.<component>`, `components` and `env`"
         ),
         other => other.to_string(),
     };
@@ -244,117 +420,4 @@ fn describe(e: &handlebars::RenderError) -> String {
         Some(line) => format!("line {line}: {reason}"),
         None => reason,
     }
-}
-
-/// Adds every selected component's dependency tables to the generated `Cargo.toml`
-/// with toml_edit, merging features when two components declare the same crate.
-/// `manifests` are the selected components' manifests, already rendered.
-fn assemble_manifest(out: &mut Rendered, manifests: &[Manifest]) -> Result<()> {
-    let Some(file) = out.files.get_mut("Cargo.toml") else {
-        return Err(Error::Render {
-            component: "base".into(),
-            path: "Cargo.toml".into(),
-            message: "the base component must generate a `Cargo.toml`".into(),
-        });
-    };
-    let fail = |message: String| Error::Render {
-        component: file.component.clone(),
-        path: "Cargo.toml".into(),
-        message,
-    };
-    let text = String::from_utf8(file.contents.clone())
-        .map_err(|_| fail("the rendered `Cargo.toml` is not UTF-8".into()))?;
-    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
-        fail(format!("the rendered `Cargo.toml` is invalid: {e}"))
-    })?;
-    for (key, pick) in [
-        (
-            "dependencies",
-            (|m: &Manifest| &m.dependencies) as fn(&Manifest) -> &toml_edit::Table,
-        ),
-        ("dev-dependencies", |m: &Manifest| &m.dev_dependencies),
-    ] {
-        let mut merged = match doc.remove(key) {
-            Some(toml_edit::Item::Table(t)) => t,
-            Some(_) => return Err(fail(format!("`{key}` must be a table"))),
-            None => toml_edit::Table::new(),
-        };
-        for manifest in manifests {
-            let table = pick(manifest);
-            for (name, item) in table.iter() {
-                let (key, _) = table.get_key_value(name).expect("iterated key");
-                merge_dependency(&mut merged, key, item).map_err(|m| Error::Render {
-                    component: manifest.name.clone(),
-                    path: "component.toml".into(),
-                    message: m,
-                })?;
-            }
-        }
-        if !merged.is_empty() {
-            merged.sort_values();
-            merged.set_implicit(false);
-            doc.insert(key, toml_edit::Item::Table(merged));
-        }
-    }
-    file.contents = doc.to_string().into_bytes();
-    Ok(())
-}
-
-/// Inserts dependency `key`, or unions its features with an existing entry of the
-/// same version. The key keeps its comments, so a component's note on why a
-/// feature is off reaches the generated `Cargo.toml`.
-fn merge_dependency(
-    table: &mut toml_edit::Table,
-    key: &toml_edit::Key,
-    item: &toml_edit::Item,
-) -> std::result::Result<(), String> {
-    let name = key.get();
-    let Some(existing) = table.get_mut(name) else {
-        table.insert_formatted(key, item.clone());
-        return Ok(());
-    };
-    let version = |i: &toml_edit::Item| -> Option<String> {
-        i.as_str()
-            .map(str::to_owned)
-            .or_else(|| i.get("version").and_then(|v| v.as_str()).map(str::to_owned))
-    };
-    if version(existing) != version(item) {
-        return Err(format!(
-            "dependency `{name}` is declared with two versions ({:?} and {:?})",
-            version(existing),
-            version(item)
-        ));
-    }
-    let features = |i: &toml_edit::Item| -> Vec<String> {
-        i.get("features")
-            .and_then(|f| f.as_array())
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let mut all = features(existing);
-    for f in features(item) {
-        if !all.contains(&f) {
-            all.push(f);
-        }
-    }
-    if all.is_empty() {
-        return Ok(());
-    }
-    if existing.is_str() {
-        let mut inline = toml_edit::InlineTable::new();
-        inline.insert("version", version(existing).unwrap_or_default().into());
-        *existing = toml_edit::value(inline);
-    }
-    let array: toml_edit::Array = all.iter().map(String::as_str).collect();
-    match existing.as_inline_table_mut() {
-        Some(t) => {
-            t.insert("features", array.into());
-        }
-        None => existing["features"] = toml_edit::value(array),
-    }
-    Ok(())
 }

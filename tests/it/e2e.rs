@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use crate::support::{cargo_with_env, generated_target_dir, postgres_url, redis_url, stanchion};
 
 /// An HTTP client that returns error statuses instead of failing on them.
-fn agent() -> ureq::Agent {
+pub(crate) fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(10)))
@@ -35,9 +35,9 @@ fn free_port() -> u16 {
 }
 
 /// The running generated service; killed if the test fails before stopping it.
-struct Service {
+pub(crate) struct Service {
     child: Child,
-    base: String,
+    pub(crate) base: String,
     /// Threads draining stdout and stderr as the service writes: a pipe nobody
     /// reads fills up, and then every log line — every request — blocks.
     drains: Vec<std::thread::JoinHandle<String>>,
@@ -62,7 +62,7 @@ impl Drop for Service {
 }
 
 /// Starts `binary` in `project` (where a SQLite file would go) with `envs`.
-fn start(binary: &Path, project: &Path, envs: &[(&str, &str)]) -> Service {
+pub(crate) fn start(binary: &Path, project: &Path, envs: &[(&str, &str)]) -> Service {
     let port = free_port();
     let mut child = Command::new(binary)
         .current_dir(project)
@@ -101,7 +101,7 @@ fn start(binary: &Path, project: &Path, envs: &[(&str, &str)]) -> Service {
 }
 
 /// Sends SIGTERM and waits for a clean exit; returns everything it logged.
-fn stop(mut service: Service) -> String {
+pub(crate) fn stop(mut service: Service) -> String {
     let pid = service.child.id().to_string();
     let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
     assert!(status.success());
@@ -122,7 +122,7 @@ fn stop(mut service: Service) -> String {
 }
 
 /// Checks the base contract over HTTP, shared by every preset.
-fn check_base_contract(service: &Service) {
+pub(crate) fn check_base_contract(service: &Service) {
     let http = agent();
     let mut live = http
         .get(format!("{}/health/live", service.base))

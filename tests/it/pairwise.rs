@@ -14,9 +14,11 @@
 //! applies — the conditions come from the questions themselves.
 
 use std::collections::BTreeSet;
+use std::sync::OnceLock;
 
 use stanchion::Error;
-use stanchion::answers::{Kind, Partial, QUESTIONS, Value, question};
+use stanchion::answers::{Catalog, Kind, Partial, Question, Value};
+use stanchion::template::TemplateSet;
 
 use crate::support::{answers_from, cargo, render};
 
@@ -35,16 +37,32 @@ const FIXED: &[&str] = &[
     "rate_limit_window_secs",
 ];
 
+/// The embedded template set's questions.
+fn catalog() -> &'static Catalog {
+    static CATALOG: OnceLock<Catalog> = OnceLock::new();
+    CATALOG.get_or_init(|| TemplateSet::embedded().expect("embedded templates").catalog)
+}
+
+fn question(key: &str) -> Option<&'static Question> {
+    catalog().get(key)
+}
+
 fn dimensions() -> Vec<Dimension> {
     let mut dims = Vec::new();
-    for q in QUESTIONS.iter().filter(|q| !FIXED.contains(&q.key)) {
-        match q.kind {
+    for q in catalog()
+        .iter()
+        .filter(|q| !FIXED.contains(&q.key.as_str()))
+    {
+        match &q.kind {
             Kind::Choice(choices) => dims.push(Dimension {
-                key: q.key.into(),
-                values: choices.iter().map(|c| Value::Str(c.value.into())).collect(),
+                key: q.key.clone(),
+                values: choices
+                    .iter()
+                    .map(|c| Value::Str(c.value.clone()))
+                    .collect(),
             }),
             Kind::Bool => dims.push(Dimension {
-                key: q.key.into(),
+                key: q.key.clone(),
                 values: vec![Value::Bool(false), Value::Bool(true)],
             }),
             // Each option of a multi-choice is its own yes/no dimension.
@@ -52,7 +70,7 @@ fn dimensions() -> Vec<Dimension> {
                 key: format!("{}:{}", q.key, c.value),
                 values: vec![Value::Bool(false), Value::Bool(true)],
             })),
-            Kind::Text | Kind::Number { .. } => {}
+            Kind::Text(_) | Kind::Int { .. } => {}
         }
     }
     dims
@@ -148,8 +166,8 @@ fn renders(pairs: &[(String, Value)]) -> Result<stanchion::tree::Tree, Error> {
     render(&answers_from(&borrowed)?)
 }
 
-/// Drops values whose components the templates do not provide yet: each value
-/// is tried alone on top of the defaults (a read replica with PostgreSQL).
+/// Checks that each value renders alone on top of the defaults (a read replica
+/// with PostgreSQL), and drops dimensions left with one value.
 fn available(mut dims: Vec<Dimension>) -> Vec<Dimension> {
     let mut kept = Vec::new();
     for d in 0..dims.len() {
@@ -163,7 +181,6 @@ fn available(mut dims: Vec<Dimension>) -> Vec<Dimension> {
                 let pick = filled(&dims, &row);
                 match renders(&answer_pairs(&dims, &pick)) {
                     Ok(_) => true,
-                    Err(Error::ComponentUnavailable { .. }) => false,
                     Err(e) => panic!(
                         "{}={:?} fails to render: {e}",
                         dims[d].key, dims[d].values[i]

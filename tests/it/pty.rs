@@ -168,10 +168,73 @@ fn is_sigint_or_130(status: &WaitStatus) -> bool {
     )
 }
 
+/// The answers of the `minimal` preset that the change list offers.
+const MINIMAL_CHANGEABLE: usize = 8;
+
+/// Ticks the first `n` answers in "Change any of these answers?", so each is
+/// asked again (in question order, offering the preset's value).
+fn change_all(pty: &mut Pty, n: usize) {
+    pty.expect("Change any of these answers?");
+    for _ in 0..n {
+        pty.send(SPACE);
+        pty.send(DOWN);
+    }
+    pty.send(ENTER);
+}
+
+#[test]
+fn enter_through_every_question_makes_the_recommended_project() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut pty = Pty::spawn(tmp.path(), &["new", "shop"]);
+    pty.expect("Start from");
+    pty.expect("> full");
+    pty.expect("(recommended)");
+    pty.send(ENTER);
+    pty.expect("Start from: full");
+    pty.answer(&format!("Description [{DEFAULT_DESCRIPTION}]"), ENTER);
+    pty.expect("Change any of these answers?");
+    pty.expect("database");
+    pty.send(ENTER);
+    let status = pty.finish();
+    let transcript = pty.transcript.clone();
+    assert!(
+        matches!(status, WaitStatus::Exited(_, 0)),
+        "expected success, got {status:?}\n{transcript}"
+    );
+    assert!(
+        !transcript.contains("Database:"),
+        "nothing else is asked:\n{transcript}"
+    );
+    let toml = fs::read_to_string(tmp.path().join("shop/stanchion.toml")).unwrap();
+    for line in [
+        "database = \"postgres\"",
+        "read_replica = true",
+        "cache = \"redis\"",
+        "rate_limit = \"redis\"",
+        "auth = \"jwt\"",
+        "metrics = true",
+        "deploy = [\"docker\", \"kubernetes\", \"ci\"]",
+    ] {
+        assert!(
+            toml.lines().any(|l| l.trim() == line),
+            "stanchion.toml lacks `{line}`:\n{toml}"
+        );
+    }
+}
+
 #[test]
 fn interactive_new_asks_every_question_and_writes_the_project() {
     let tmp = tempfile::tempdir().unwrap();
     let mut pty = Pty::spawn(tmp.path(), &["new"]);
+
+    // The preset comes first, the recommended one under the cursor.
+    pty.expect("Start from");
+    pty.expect("> full");
+    pty.send(DOWN);
+    pty.send(DOWN);
+    pty.expect("> minimal");
+    pty.send(ENTER);
+    pty.expect("Start from: minimal");
 
     // The name is checked as it is typed in: a keyword is refused inline, with a
     // suggestion, and the same prompt comes back empty.
@@ -186,7 +249,10 @@ fn interactive_new_asks_every_question_and_writes_the_project() {
     pty.answer(&format!("Description [{DEFAULT_DESCRIPTION}]"), ENTER);
     pty.expect(&format!("Description: {DEFAULT_DESCRIPTION}"));
 
-    // Select starts on the default (`none`); arrows move and wrap nowhere here.
+    // Every answer of the preset is picked for a change, so each is asked.
+    change_all(&mut pty, MINIMAL_CHANGEABLE);
+
+    // Select starts on the preset's value (`none`); arrows move and wrap nowhere here.
     pty.expect("Database");
     pty.expect("> none");
     pty.send(UP);
@@ -328,27 +394,9 @@ fn copy_templates(root: &Path) -> PathBuf {
     dst
 }
 
-/// The templates plus a stand-in `database` component (a manifest, no files), so
-/// the prompt flow behind `database = postgres` can be driven before the real
-/// database templates exist.
-fn templates_with_database_stub(root: &Path) -> PathBuf {
-    let dst = copy_templates(root);
-    let stub = dst.join("components/database");
-    if !stub.exists() {
-        fs::create_dir_all(&stub).unwrap();
-        fs::write(
-            stub.join("component.toml"),
-            "name = \"database\"\nsummary = \"test stand-in\"\n",
-        )
-        .unwrap();
-    }
-    dst
-}
-
 #[test]
 fn postgres_asks_about_a_read_replica() {
     let tmp = tempfile::tempdir().unwrap();
-    let templates = templates_with_database_stub(tmp.path());
     let out = tmp.path().join("out");
     // The NAME argument answers the first question, so it is not asked.
     let mut pty = Pty::spawn(
@@ -356,14 +404,15 @@ fn postgres_asks_about_a_read_replica() {
         &[
             "new",
             "shop",
-            "--template-dir",
-            templates.to_str().unwrap(),
+            "--preset",
+            "minimal",
             "--dir",
             out.to_str().unwrap(),
         ],
     );
 
     pty.answer(&format!("Description [{DEFAULT_DESCRIPTION}]"), ENTER);
+    change_all(&mut pty, MINIMAL_CHANGEABLE);
     pty.expect("Database");
     pty.expect("> none");
     pty.send(UP);
@@ -408,53 +457,9 @@ fn postgres_asks_about_a_read_replica() {
 }
 
 #[test]
-fn an_unavailable_component_is_refused_at_once_and_asked_again() {
-    let tmp = tempfile::tempdir().unwrap();
-    // A template set without the database component, whatever the embedded one has.
-    let templates = copy_templates(tmp.path());
-    let _ = fs::remove_dir_all(templates.join("components/database"));
-    let mut pty = Pty::spawn(
-        tmp.path(),
-        &["new", "shop", "--template-dir", templates.to_str().unwrap()],
-    );
-
-    pty.answer(&format!("Description [{DEFAULT_DESCRIPTION}]"), ENTER);
-    pty.expect("> none");
-    pty.send(UP);
-    pty.expect("> sqlite");
-    pty.send(ENTER);
-    pty.expect("component `database` is not available yet");
-    // The same question again; pick `none` this time.
-    pty.expect("> none");
-    pty.send(ENTER);
-    pty.expect("Database: none");
-    for prompt in [
-        "Application cache",
-        "HTTP caching (Cache-Control, ETag, 304)? [y/N]",
-        "Rate limiting",
-        "Prometheus metrics at /metrics? [y/N]",
-        "Distributed tracing (OpenTelemetry OTLP)? [y/N]",
-        "OpenAPI document and docs page? [y/N]",
-        "Deploy files (space toggles, enter accepts)",
-    ] {
-        pty.answer(prompt, ENTER);
-    }
-    let status = pty.finish();
-    let transcript = pty.transcript.clone();
-    assert!(
-        matches!(status, WaitStatus::Exited(_, 0)),
-        "expected success, got {status:?}\n{transcript}"
-    );
-    assert!(!transcript.contains(READ_REPLICA_PROMPT), "{transcript}");
-    assert!(!transcript.contains("Authentication"), "{transcript}");
-    let toml = fs::read_to_string(tmp.path().join("shop/stanchion.toml")).unwrap();
-    assert!(toml.contains("database = \"none\""), "{toml}");
-}
-
-#[test]
 fn ctrl_c_while_typing_the_name_writes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut pty = Pty::spawn(tmp.path(), &["new", "--dir", "out"]);
+    let mut pty = Pty::spawn(tmp.path(), &["new", "--preset", "minimal", "--dir", "out"]);
 
     pty.answer("Project name", "sho");
     pty.expect("sho");
@@ -477,10 +482,11 @@ fn ctrl_c_while_typing_the_name_writes_nothing() {
 #[test]
 fn ctrl_c_in_a_later_select_writes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut pty = Pty::spawn(tmp.path(), &["new", "shop"]);
+    let mut pty = Pty::spawn(tmp.path(), &["new", "shop", "--preset", "minimal"]);
 
     // Get well into the questions, then interrupt a Select and a non-default cursor.
     pty.answer(&format!("Description [{DEFAULT_DESCRIPTION}]"), ENTER);
+    change_all(&mut pty, MINIMAL_CHANGEABLE);
     pty.answer("Database", ENTER);
     pty.expect("Database: none");
     pty.expect("Application cache");
@@ -510,7 +516,7 @@ fn ctrl_c_in_a_later_select_writes_nothing() {
 #[test]
 fn add_prompts_for_the_components_questions() {
     let tmp = tempfile::tempdir().unwrap();
-    let templates = templates_with_database_stub(tmp.path());
+    let templates = copy_templates(tmp.path());
     let project = tmp.path().join("shop");
     let status = Command::new(env!("CARGO_BIN_EXE_stanchion"))
         .args([

@@ -254,7 +254,7 @@ fn bad_input_is_refused_and_changes_nothing() {
         &project,
         &["add", "metrics", "--template-dir", v1.to_str().unwrap()],
         1,
-        &["component `metrics`", "not available yet"],
+        &["no component named `metrics`"],
     );
     refuses_in(&project, &["remove", "base"], 1, &["cannot remove `base`"]);
     refuses_in(
@@ -608,7 +608,7 @@ fn remove_refuses_a_component_another_one_needs() {
     fs::create_dir_all(k8s.join("files")).unwrap();
     fs::write(
         k8s.join("component.toml"),
-        "name = \"kubernetes\"\nsummary = \"needs the image\"\ndepends_on = [\"docker\"]\n",
+        "name = \"kubernetes\"\nsummary = \"needs the image\"\ndepends_on = [\"docker\"]\nselected_if = { key = \"deploy\", contains = \"kubernetes\" }\n\n[[choices]]\nquestion = \"deploy\"\nvalue = \"kubernetes\"\ndefault = false\n",
     )
     .unwrap();
     fs::write(k8s.join("files/deploy.yaml.hbs"), "image: {{dns_name}}\n").unwrap();

@@ -2,12 +2,12 @@
 //! contents (base copies are listed, not repeated). A template change shows up
 //! here as a reviewable diff (`cargo insta review`).
 
-use stanchion::answers::{Layer, Preset, Value};
+use stanchion::answers::{Layer, Value};
 
 use crate::support::{preset_answers, render, stanchion};
 
 /// The whole tree as one reviewable text.
-fn tree_text(preset: Preset) -> String {
+fn tree_text(preset: &str) -> String {
     text_of(preset_answers(preset, "snap-api").and_then(|a| render(&a)))
 }
 
@@ -22,8 +22,10 @@ fn minimal_with(overrides: &[(&str, Value)]) -> String {
             .map(|(k, v)| ((*k).to_owned(), v.clone()))
             .collect(),
     };
+    let templates = stanchion::template::TemplateSet::embedded().expect("embedded templates");
     let answers = stanchion::answers::resolve(
-        &[layer, Layer::from_preset(Preset::Minimal)],
+        &templates.catalog,
+        &[layer, Layer::from_preset(&templates.presets["minimal"])],
         stanchion::answers::Fallback::Defaults,
     );
     text_of(answers.and_then(|a| render(&a)))
@@ -47,12 +49,12 @@ fn text_of(tree: stanchion::Result<stanchion::tree::Tree>) -> String {
 
 #[test]
 fn minimal_preset() {
-    insta::assert_snapshot!(tree_text(Preset::Minimal));
+    insta::assert_snapshot!(tree_text("minimal"));
 }
 
 #[test]
 fn local_preset() {
-    insta::assert_snapshot!(tree_text(Preset::Local));
+    insta::assert_snapshot!(tree_text("local"));
 }
 
 #[test]
@@ -92,7 +94,7 @@ fn minimal_with_postgres_redis_cache_and_rate_limit_and_auth() {
 
 #[test]
 fn full_preset() {
-    insta::assert_snapshot!(tree_text(Preset::Full));
+    insta::assert_snapshot!(tree_text("full"));
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use stanchion::answers::{self, Answers, Fallback, Layer, Preset, Value};
+use stanchion::answers::{self, Answers, Fallback, Layer, Value};
 use stanchion::template::TemplateSet;
 use stanchion::tree::Tree;
 
@@ -16,13 +16,18 @@ pub fn stanchion() -> assert_cmd::Command {
 }
 
 /// Answers for `preset` with project `name`.
-pub fn preset_answers(preset: Preset, name: &str) -> stanchion::Result<Answers> {
+pub fn preset_answers(preset: &str, name: &str) -> stanchion::Result<Answers> {
+    let templates = TemplateSet::embedded()?;
     let layer = Layer {
         origin: "test".into(),
         explicit: true,
         values: [("name".to_owned(), Value::Str(name.into()))].into(),
     };
-    answers::resolve(&[layer, Layer::from_preset(preset)], Fallback::Defaults)
+    answers::resolve(
+        &templates.catalog,
+        &[layer, Layer::from_preset(&templates.presets[preset])],
+        Fallback::Defaults,
+    )
 }
 
 /// Answers from explicit `key=value` pairs plus defaults.
@@ -35,7 +40,11 @@ pub fn answers_from(pairs: &[(&str, Value)]) -> stanchion::Result<Answers> {
             .map(|(k, v)| ((*k).to_owned(), v.clone()))
             .collect(),
     };
-    answers::resolve(&[layer], Fallback::Defaults)
+    answers::resolve(
+        &TemplateSet::embedded()?.catalog,
+        &[layer],
+        Fallback::Defaults,
+    )
 }
 
 /// Renders the full project tree for `answers` from the embedded templates.
@@ -75,21 +84,18 @@ pub fn generated_target_dir() -> PathBuf {
 }
 
 /// The PostgreSQL server the generated projects' tests use: `DATABASE_URL` when
-/// set, else the machine's own (trust authentication, as `.ci/run` starts it).
+/// set, else the machine's own if it answers at 127.0.0.1:5432 (trust
+/// authentication, as `.ci/run` starts it), else a private one for this test
+/// process; see [`crate::services`].
 pub fn postgres_url() -> String {
-    std::env::var("DATABASE_URL")
-        .ok()
-        .filter(|url| !url.is_empty())
-        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+    crate::services::postgres_url()
 }
 
 /// The Redis server the generated projects' tests use: `REDIS_URL` when set,
-/// else the machine's own, as `.ci/run` starts it.
+/// else the machine's own if it answers at 127.0.0.1:6379, else a private one
+/// for this test process; see [`crate::services`].
 pub fn redis_url() -> String {
-    std::env::var("REDIS_URL")
-        .ok()
-        .filter(|url| !url.is_empty())
-        .unwrap_or_else(|| "redis://127.0.0.1:6379".to_owned())
+    crate::services::redis_url()
 }
 
 /// Runs `cargo ARGS` in `project` with the shared target directory; panics with

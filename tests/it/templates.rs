@@ -7,7 +7,7 @@ use std::path::Path;
 
 use predicates::prelude::*;
 use stanchion::answers::Value;
-use stanchion::template::{TemplateSet, render};
+use stanchion::template::TemplateSet;
 use yaml_rust2::{Yaml, YamlLoader};
 
 use crate::support::{answers_from, list_files, render as render_embedded, stanchion};
@@ -21,7 +21,7 @@ fn template_dir(root: &Path, files: &[(&str, &str)]) {
     }
 }
 
-const BASE_MANIFEST: &str = "name = \"base\"\nsummary = \"test base\"\n\n[dependencies]\nserde = { version = \"1\", features = [\"derive\"] }\n";
+const BASE_MANIFEST: &str = "name = \"base\"\nsummary = \"test base\"\n\n[[questions]]\nkey = \"name\"\nprompt = \"Project name\"\ntype = \"string\"\nvalidate = \"package-name\"\n\n[[questions]]\nkey = \"description\"\nprompt = \"Description\"\ntype = \"string\"\ndefault = \"A horizontally scalable HTTP API\"\n\n[[questions]]\nkey = \"deploy\"\nprompt = \"Deploy files\"\ntype = \"list\"\n\n[dependencies]\nserde = { version = \"1\", features = [\"derive\"] }\n";
 const CARGO_HBS: &str =
     "[package]\nname = \"{{project_name}}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n";
 
@@ -78,7 +78,7 @@ fn a_template_dir_replaces_the_embedded_set() {
             ("base/files/verbatim.txt", "{{not a template}}\n"),
             (
                 "components/docker/component.toml",
-                "name = \"docker\"\nsummary = \"our Dockerfile\"\n\n[dependencies]\nserde = { version = \"1\", features = [\"std\"] }\nserde_json = \"1\"\n",
+                "name = \"docker\"\nsummary = \"our Dockerfile\"\nselected_if = { key = \"deploy\", contains = \"docker\" }\n\n[[choices]]\nquestion = \"deploy\"\nvalue = \"docker\"\ndefault = true\n\n[dependencies]\nserde = { version = \"1\", features = [\"std\"] }\nserde_json = \"1\"\n",
             ),
             (
                 "components/docker/files/Dockerfile.hbs",
@@ -160,7 +160,7 @@ fn malformed_template_sets_are_refused() {
         tmp.path(),
         &[(
             "components/x/component.toml",
-            "name = \"x\"\nsummary = \"x\"\n",
+            "name = \"x\"\nsummary = \"x\"\nselected_if = { key = \"deploy\", contains = \"x\" }\n",
         )],
     );
     let err = TemplateSet::from_dir(tmp.path()).unwrap_err();
@@ -191,18 +191,13 @@ fn malformed_template_sets_are_refused() {
         tmp.path(),
         &[(
             "components/docker/component.toml",
-            "name = \"docker\"\nsummary = \"x\"\ndepends_on = [\"metrics\"]\n",
+            "name = \"docker\"\nsummary = \"x\"\ndepends_on = [\"metrics\"]\nselected_if = { key = \"deploy\", contains = \"docker\" }\n\n[[choices]]\nquestion = \"deploy\"\nvalue = \"docker\"\ndefault = true\n",
         )],
     );
-    let set = TemplateSet::from_dir(tmp.path()).unwrap();
-    let answers = answers_from(&[
-        ("name", Value::Str("x".into())),
-        ("deploy", Value::Str("docker".into())),
-    ])
-    .unwrap();
-    let err = render(&set, &answers).unwrap_err();
+    let err = TemplateSet::from_dir(tmp.path()).unwrap_err();
     assert!(
-        err.to_string().contains("`docker` depends on `metrics`"),
+        err.to_string()
+            .contains("`depends_on` names `metrics`, which this template set lacks"),
         "{err}"
     );
 }

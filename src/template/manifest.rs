@@ -1,0 +1,623 @@
+//! `component.toml`: what a component declares about itself, as data.
+//!
+//! A manifest names the component and says what it needs (`depends_on`), what
+//! selects it (`selected_if`, a test on one answer), the questions it asks, the
+//! options it adds to another component's question (`[[choices]]`), the
+//! environment variables its code reads (`[[env]]`), the slots of other files it
+//! fills (`[[fills]]`), files that exist only under a condition (`[[files]]`) and
+//! the crates it adds to the generated `Cargo.toml`. Nothing in stanchion's Rust
+//! code names a component: everything a component does is said here.
+//!
+//! A manifest that contains `{{` is itself a handlebars template, so what it
+//! declares can follow the answers (`features = [{{#if ...}}...]`). It is rendered
+//! with the project's variables when the project is rendered; its name, order,
+//! selection, dependencies and questions are read at load time from a lenient
+//! render without answers, so they must not depend on them.
+
+use serde::Deserialize;
+
+use crate::answers::{Choice, Condition, Kind, Question, Test, Validator, Value};
+
+/// What a component declares about itself in `component.toml`.
+#[derive(Clone, Debug)]
+pub struct Manifest {
+    /// The component name; equals its folder name.
+    pub name: String,
+    /// One line saying what it adds.
+    pub summary: String,
+    /// Where its questions, fills and variables come among the components'
+    /// (smaller first; ties by name). The base is always first.
+    pub order: i64,
+    /// Components it needs.
+    pub depends_on: Vec<String>,
+    /// The answer that selects it; `None` only for the base, which is always
+    /// selected.
+    pub selected_if: Option<Condition>,
+    /// Its questions, in asking order.
+    pub questions: Vec<Question>,
+    /// Options it adds to another component's question: (question key, option,
+    /// whether the option is part of the question's default).
+    pub choices: Vec<(String, Choice, bool)>,
+    /// Where each of its questions is asked among all, by key, when that
+    /// differs from the component's order.
+    pub question_order: Vec<(String, i64)>,
+    /// The environment variables its code reads.
+    pub env: Vec<EnvVar>,
+    /// What it pastes into other files' slots.
+    pub fills: Vec<Fill>,
+    /// Files of its `files/` tree generated only under a condition, or under
+    /// another path.
+    pub files: Vec<FileRule>,
+    /// Text for the "next steps" after `new` when the project needs services
+    /// (`{services}` and `{vars}` are replaced), e.g. a compose command.
+    pub services_command: Option<String>,
+    /// `[dependencies]` it adds to the generated `Cargo.toml`.
+    pub dependencies: toml_edit::Table,
+    /// `[dev-dependencies]` it adds.
+    pub dev_dependencies: toml_edit::Table,
+    /// The manifest's text when it is a handlebars template (it contains `{{`):
+    /// what depends on the answers is then read again from its rendering for
+    /// each project ([`Manifest::rendered`]).
+    pub template: Option<String>,
+}
+
+/// An environment variable a component's code reads.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct EnvVar {
+    /// Its name, e.g. `DATABASE_URL`.
+    pub name: String,
+    /// The value used when it is unset, as written in `.env.example` (empty: no
+    /// default, or "off").
+    pub default: String,
+    /// What it does, in a sentence or two.
+    pub doc: String,
+    /// `doc` line by line, for comments.
+    pub doc_lines: Vec<String>,
+    /// Whether it holds a secret: kept out of ConfigMaps and example files.
+    pub secret: bool,
+    /// Whether the service refuses to start without it.
+    pub required: bool,
+    /// For a development `.env`, a random value of this many bytes (hex).
+    pub generate_bytes: Option<usize>,
+    /// The compose service that provides what it points at (e.g. `db`).
+    pub service: Option<String>,
+    /// The component that declares it.
+    pub component: String,
+}
+
+/// Text a component pastes into a slot of another file.
+#[derive(Clone, Debug)]
+pub struct Fill {
+    /// The slot's name, e.g. `lib.mods`.
+    pub slot: String,
+    /// Where it comes among the slot's fills (smaller first; ties by component
+    /// order and name).
+    pub order: i64,
+    /// The text, a handlebars template.
+    pub text: FillText,
+    /// Applies only when all these components are selected too.
+    pub when: Vec<String>,
+}
+
+/// Where a fill's text is.
+#[derive(Clone, Debug)]
+pub enum FillText {
+    /// Written in the manifest.
+    Inline(String),
+    /// A file under the component's `fills/`.
+    File(String),
+}
+
+/// A condition, or a new path, for one file of a component's `files/` tree.
+#[derive(Clone, Debug)]
+pub struct FileRule {
+    /// The template's path under `files/`, e.g. `src/cache/redis.rs.hbs`.
+    pub path: String,
+    /// Generated only when all these hold.
+    pub only_if: Vec<Condition>,
+    /// The output path instead of the template's own (without `.hbs`).
+    pub to: Option<String>,
+}
+
+impl Manifest {
+    /// The manifest as it applies to a project whose template variables are
+    /// `context`: itself, or for a templated manifest, its strict rendering.
+    pub fn rendered(
+        &self,
+        hb: &handlebars::Handlebars<'_>,
+        context: &serde_json::Value,
+    ) -> Result<Manifest, String> {
+        let Some(template) = &self.template else {
+            return Ok(self.clone());
+        };
+        let text = hb
+            .render_template(template, context)
+            .map_err(|e| format!("cannot render `component.toml`: {e}"))?;
+        let mut manifest = parse_toml(&self.name, &text)?;
+        manifest.template = self.template.clone();
+        Ok(manifest)
+    }
+}
+
+/// Parses a `component.toml` found in folder `dir_name`.
+pub fn parse_manifest(dir_name: &str, bytes: &[u8]) -> Result<Manifest, String> {
+    let text =
+        std::str::from_utf8(bytes).map_err(|_| "`component.toml` is not UTF-8".to_owned())?;
+    if !text.contains("{{") {
+        return parse_toml(dir_name, text);
+    }
+    // A template: without answers, a lenient render (missing values are empty,
+    // conditions false) yields the metadata; what depends on the answers is read
+    // again from the strict render of each project.
+    let mut hb = handlebars::Handlebars::new();
+    hb.register_escape_fn(handlebars::no_escape);
+    let neutral = hb
+        .render_template(text, &serde_json::json!({}))
+        .map_err(|e| format!("`component.toml` is not a valid template: {e}"))?;
+    let mut manifest = parse_toml(dir_name, &neutral)?;
+    manifest.template = Some(text.to_owned());
+    Ok(manifest)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawManifest {
+    name: String,
+    summary: String,
+    #[serde(default)]
+    order: Option<i64>,
+    #[serde(default)]
+    depends_on: Vec<String>,
+    #[serde(default)]
+    selected_if: Option<RawCondition>,
+    #[serde(default)]
+    questions: Vec<RawQuestion>,
+    #[serde(default)]
+    choices: Vec<RawContributedChoice>,
+    #[serde(default)]
+    env: Vec<RawEnv>,
+    #[serde(default)]
+    fills: Vec<RawFill>,
+    #[serde(default)]
+    files: Vec<RawFileRule>,
+    #[serde(default)]
+    services_command: Option<String>,
+    // Read with their comments by `table_of`; named here so that they are known.
+    #[serde(default, rename = "dependencies")]
+    _dependencies: Option<serde::de::IgnoredAny>,
+    #[serde(default, rename = "dev-dependencies")]
+    _dev_dependencies: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCondition {
+    key: String,
+    #[serde(default)]
+    is: Option<RawValue>,
+    #[serde(default)]
+    not: Option<RawValue>,
+    #[serde(default)]
+    contains: Option<String>,
+}
+
+/// An answer value as written in TOML.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawValue {
+    Bool(bool),
+    Int(i64),
+    Str(String),
+    List(Vec<String>),
+}
+
+/// One condition or a list of them (all must hold).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawConditions {
+    One(RawCondition),
+    All(Vec<RawCondition>),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawQuestion {
+    key: String,
+    prompt: String,
+    #[serde(default)]
+    help: String,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    default: Option<RawValue>,
+    #[serde(default)]
+    choices: Vec<RawChoice>,
+    #[serde(default)]
+    min: Option<i64>,
+    #[serde(default)]
+    max: Option<i64>,
+    #[serde(default)]
+    validate: Option<String>,
+    #[serde(default)]
+    asked_if: Option<RawConditions>,
+    #[serde(default)]
+    order: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChoice {
+    value: String,
+    #[serde(default)]
+    help: String,
+    #[serde(default)]
+    warning: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawContributedChoice {
+    question: String,
+    value: String,
+    #[serde(default)]
+    help: String,
+    #[serde(default)]
+    warning: Option<String>,
+    /// Part of the question's default.
+    #[serde(default)]
+    default: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEnv {
+    name: String,
+    #[serde(default)]
+    default: String,
+    doc: String,
+    #[serde(default)]
+    secret: bool,
+    #[serde(default)]
+    required: bool,
+    #[serde(default)]
+    generate_bytes: Option<usize>,
+    #[serde(default)]
+    service: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFill {
+    slot: String,
+    #[serde(default)]
+    order: Option<i64>,
+    #[serde(default)]
+    text: Option<String>,
+    #[serde(default)]
+    file: Option<String>,
+    #[serde(default)]
+    when: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFileRule {
+    path: String,
+    #[serde(default, rename = "if")]
+    only_if: Option<RawConditions>,
+    #[serde(default)]
+    to: Option<String>,
+}
+
+/// The default place of a component, and of a fill within its slot.
+pub const DEFAULT_ORDER: i64 = 100;
+
+fn parse_toml(dir_name: &str, text: &str) -> Result<Manifest, String> {
+    let raw: RawManifest = toml_edit::de::from_str(text)
+        .map_err(|e| format!("invalid `component.toml`: {}", e.to_string().trim_end()))?;
+    if raw.name != dir_name {
+        return Err(format!(
+            "`component.toml` names `{}` but the folder is `{dir_name}`",
+            raw.name
+        ));
+    }
+    let is_base = dir_name == "base";
+    let selected_if = raw.selected_if.map(condition).transpose()?;
+    if selected_if.is_none() && !is_base {
+        return Err("`selected_if` is required: which answer selects this component?".into());
+    }
+    let question_order = raw
+        .questions
+        .iter()
+        .filter_map(|q| Some((q.key.clone(), q.order?)))
+        .collect();
+    let questions = raw
+        .questions
+        .into_iter()
+        .map(|q| question(dir_name, q))
+        .collect::<Result<Vec<_>, _>>()?;
+    let choices = raw
+        .choices
+        .into_iter()
+        .map(|c| {
+            (
+                c.question,
+                Choice {
+                    value: c.value,
+                    help: c.help,
+                    warning: c.warning,
+                },
+                c.default,
+            )
+        })
+        .collect();
+    let env = raw
+        .env
+        .into_iter()
+        .map(|e| EnvVar {
+            name: e.name,
+            default: e.default,
+            doc_lines: e.doc.trim().lines().map(str::to_owned).collect(),
+            doc: e.doc.trim().to_owned(),
+            secret: e.secret,
+            required: e.required,
+            generate_bytes: e.generate_bytes,
+            service: e.service,
+            component: dir_name.to_owned(),
+        })
+        .collect();
+    let fills = raw
+        .fills
+        .into_iter()
+        .map(|f| {
+            let text = match (f.text, f.file) {
+                (Some(text), None) => FillText::Inline(text),
+                (None, Some(file)) => FillText::File(file),
+                _ => {
+                    return Err(format!(
+                        "fill of slot `{}` needs exactly one of `text` and `file`",
+                        f.slot
+                    ));
+                }
+            };
+            Ok(Fill {
+                slot: f.slot,
+                order: f.order.unwrap_or(DEFAULT_ORDER),
+                text,
+                when: f.when,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let files = raw
+        .files
+        .into_iter()
+        .map(|f| {
+            Ok(FileRule {
+                path: f.path,
+                only_if: conditions(f.only_if)?,
+                to: f.to,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(Manifest {
+        name: raw.name,
+        summary: raw.summary,
+        order: raw.order.unwrap_or(if is_base { 0 } else { DEFAULT_ORDER }),
+        depends_on: raw.depends_on,
+        selected_if,
+        questions,
+        choices,
+        question_order,
+        env,
+        fills,
+        files,
+        services_command: raw.services_command,
+        dependencies: table_of(text, "dependencies")?,
+        dev_dependencies: table_of(text, "dev-dependencies")?,
+        template: None,
+    })
+}
+
+/// A dependency table of the manifest, with its comments (serde drops them).
+fn table_of(text: &str, key: &str) -> Result<toml_edit::Table, String> {
+    let doc: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| format!("invalid `component.toml`: {e}"))?;
+    match doc.get(key) {
+        None => Ok(toml_edit::Table::new()),
+        Some(item) => item
+            .as_table()
+            .cloned()
+            .ok_or_else(|| format!("`[{key}]` must be a table")),
+    }
+}
+
+fn value_of(raw: RawValue) -> Result<Value, String> {
+    Ok(match raw {
+        RawValue::Bool(b) => Value::Bool(b),
+        RawValue::Int(n) => Value::Int(n),
+        RawValue::Str(s) => Value::Str(s),
+        RawValue::List(items) => Value::List(items),
+    })
+}
+
+fn condition(raw: RawCondition) -> Result<Condition, String> {
+    let fail = || {
+        format!(
+            "condition on `{}` needs exactly one of `is`, `not` and `contains`",
+            raw.key
+        )
+    };
+    let test = match (raw.is, raw.not, raw.contains.clone()) {
+        (Some(v), None, None) => Test::Is(value_of(v)?),
+        (None, Some(v), None) => Test::Not(value_of(v)?),
+        (None, None, Some(item)) => Test::Contains(item),
+        _ => return Err(fail()),
+    };
+    Ok(Condition { key: raw.key, test })
+}
+
+fn conditions(raw: Option<RawConditions>) -> Result<Vec<Condition>, String> {
+    match raw {
+        None => Ok(Vec::new()),
+        Some(RawConditions::One(c)) => Ok(vec![condition(c)?]),
+        Some(RawConditions::All(all)) => all.into_iter().map(condition).collect(),
+    }
+}
+
+fn question(component: &str, raw: RawQuestion) -> Result<Question, String> {
+    let key = raw.key.clone();
+    let fail = |m: &str| format!("question `{key}`: {m}");
+    let choices = || -> Vec<Choice> {
+        raw.choices
+            .iter()
+            .map(|c| Choice {
+                value: c.value.clone(),
+                help: c.help.clone(),
+                warning: c.warning.clone(),
+            })
+            .collect()
+    };
+    let kind = match raw.kind.as_str() {
+        "bool" => Kind::Bool,
+        "string" => Kind::Text(match raw.validate.as_deref() {
+            None | Some("line") => Validator::Line,
+            Some("package-name") => Validator::PackageName,
+            Some(other) => {
+                return Err(fail(&format!(
+                    "unknown `validate = \"{other}\"`; use `line` or `package-name`"
+                )));
+            }
+        }),
+        "int" => Kind::Int {
+            min: raw.min.unwrap_or(i64::MIN),
+            max: raw.max.unwrap_or(i64::MAX),
+        },
+        "choice" => Kind::Choice(choices()),
+        "list" => Kind::Multi(choices()),
+        other => {
+            return Err(fail(&format!(
+                "unknown `type = \"{other}\"`; use bool, choice, int, string or list"
+            )));
+        }
+    };
+    let mut q = Question {
+        key: raw.key,
+        prompt: raw.prompt,
+        help: raw.help,
+        kind,
+        default: None,
+        asked_if: conditions(raw.asked_if).map_err(|m| fail(&m))?,
+        component: component.to_owned(),
+    };
+    if let Some(default) = raw.default {
+        let default = value_of(default).map_err(|m| fail(&m))?;
+        // A list question's options may come from other components, so its
+        // default is checked once the catalog is complete.
+        q.default = Some(match q.kind {
+            Kind::Multi(_) => default,
+            _ => q
+                .parse(&default)
+                .map_err(|m| fail(&format!("invalid default: {m}")))?,
+        });
+    }
+    Ok(q)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEMPLATED: &str = r#"name = "database"
+summary = "a database"
+selected_if = { key = "database", not = "none" }
+
+[[questions]]
+key = "database"
+prompt = "Database"
+type = "choice"
+default = "none"
+choices = [{ value = "postgres" }, { value = "sqlite" }, { value = "none" }]
+
+[dependencies]
+# the driver follows the answer
+sqlx = { version = "0.9.0", features = ["runtime-tokio", {{#if (eq answers.database "postgres")}}"postgres"{{else}}"sqlite"{{/if}}] }
+"#;
+
+    fn features(manifest: &Manifest) -> Vec<String> {
+        manifest.dependencies["sqlx"]["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn a_plain_manifest_is_not_a_template() {
+        let manifest = parse_manifest("base", b"name = \"base\"\nsummary = \"s\"\n").unwrap();
+        assert!(manifest.template.is_none());
+        assert_eq!(manifest.order, 0);
+    }
+
+    #[test]
+    fn a_templated_manifest_renders_its_dependencies_from_the_answers() {
+        let manifest = parse_manifest("database", TEMPLATED.as_bytes()).unwrap();
+        assert_eq!(manifest.summary, "a database");
+        assert_eq!(
+            manifest.questions[0].default,
+            Some(Value::Str("none".into()))
+        );
+        assert!(manifest.template.is_some());
+
+        let mut hb = handlebars::Handlebars::new();
+        hb.set_strict_mode(true);
+        hb.register_escape_fn(handlebars::no_escape);
+        let context = |db: &str| serde_json::json!({ "answers": { "database": db } });
+        let postgres = manifest.rendered(&hb, &context("postgres")).unwrap();
+        assert_eq!(features(&postgres), ["runtime-tokio", "postgres"]);
+        let sqlite = manifest.rendered(&hb, &context("sqlite")).unwrap();
+        assert_eq!(features(&sqlite), ["runtime-tokio", "sqlite"]);
+        let key = sqlite.dependencies.key("sqlx").unwrap();
+        assert!(
+            format!("{:?}", key.leaf_decor()).contains("the driver follows"),
+            "comments survive: {key:?}"
+        );
+    }
+
+    #[test]
+    fn a_templated_manifest_is_rendered_strictly() {
+        let manifest = parse_manifest("database", TEMPLATED.as_bytes()).unwrap();
+        let mut hb = handlebars::Handlebars::new();
+        hb.set_strict_mode(true);
+        let err = manifest
+            .rendered(&hb, &serde_json::json!({ "answers": {} }))
+            .unwrap_err();
+        assert!(err.contains("cannot render `component.toml`"), "{err}");
+    }
+
+    #[test]
+    fn mistakes_in_a_manifest_are_named() {
+        let err = parse_manifest("x", b"name = \"x\"\nsummary = \"s\"\n").unwrap_err();
+        assert!(err.contains("`selected_if` is required"), "{err}");
+        let err = parse_manifest(
+            "x",
+            b"name = \"x\"\nsummary = \"s\"\nselected_if = { key = \"x\", is = true }\nsumary = 1\n",
+        )
+        .unwrap_err();
+        assert!(err.contains("sumary"), "{err}");
+        let bad_default = br#"name = "x"
+summary = "s"
+selected_if = { key = "x", is = true }
+[[questions]]
+key = "x"
+prompt = "X?"
+type = "int"
+min = 1
+max = 5
+default = 9
+"#;
+        let err = parse_manifest("x", bad_default).unwrap_err();
+        assert!(err.contains("question `x`: invalid default"), "{err}");
+    }
+}

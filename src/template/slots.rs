@@ -1,0 +1,266 @@
+//! Slots: named places in a template that components fill.
+//!
+//! A base file declares `{{slot "lib.mods"}}` on a line of its own; components
+//! fill it from their manifests (`[[fills]]`) or their `fills/` folder. The helper
+//! only leaves a marker while handlebars renders the file; once every fill is
+//! rendered, [`expand`] replaces each marker line with the slot's fills in order,
+//! each line indented like the slot, and drops the line when nothing fills it.
+//! Doing it after rendering means a fill is never parsed as part of another
+//! template, so what one component writes cannot break another's file.
+//!
+//! `{{slot "name" spaced=true}}` puts a blank line between fills (sections of a
+//! README); `{{slot "name" sorted=true}}` sorts the lines of all fills together
+//! (module declarations and imports, which rustfmt wants sorted); a slot written
+//! inside a line (`f({{slot "args"}})`) gets its fills joined without line
+//! breaks.
+
+use std::collections::BTreeMap;
+
+use handlebars::{
+    Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderErrorReason,
+};
+
+const START: char = '\u{1}';
+const SEP: char = '\u{2}';
+
+/// Registers the `slot` helper.
+pub fn register(hb: &mut Handlebars<'_>) {
+    hb.register_helper("slot", Box::new(slot_helper));
+}
+
+fn slot_helper(
+    h: &Helper<'_>,
+    _: &Handlebars<'_>,
+    _: &Context,
+    _: &mut RenderContext<'_, '_>,
+    out: &mut dyn Output,
+) -> HelperResult {
+    let name = h
+        .param(0)
+        .and_then(|p| p.value().as_str())
+        .ok_or_else(|| RenderErrorReason::Other("`slot` needs a name: {{slot \"name\"}}".into()))?;
+    let flag = |key: &str| {
+        h.hash_get(key)
+            .and_then(|v| v.value().as_bool())
+            .unwrap_or(false)
+    };
+    let mode = if flag("sorted") {
+        "s"
+    } else if flag("spaced") {
+        "b"
+    } else {
+        "-"
+    };
+    out.write(&format!("{START}{name}{SEP}{mode}{START}"))?;
+    Ok(())
+}
+
+/// The slots a template source declares, in order of appearance.
+pub fn declared(source: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = source;
+    while let Some(at) = rest.find("{{slot ") {
+        rest = &rest[at + "{{slot ".len()..];
+        let trimmed = rest.trim_start();
+        if let Some(quoted) = trimmed.strip_prefix('"') {
+            if let Some(end) = quoted.find('"') {
+                out.push(quoted[..end].to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// Replaces the slot markers in `rendered` with `fills` (rendered texts by slot,
+/// in order).
+pub fn expand(rendered: &str, fills: &BTreeMap<String, Vec<String>>) -> String {
+    if !rendered.contains(START) {
+        return rendered.to_owned();
+    }
+    let mut out = String::with_capacity(rendered.len() * 2);
+    for line in rendered.split_inclusive('\n') {
+        if !line.contains(START) {
+            out.push_str(line);
+            continue;
+        }
+        let (body, newline) = match line.strip_suffix('\n') {
+            Some(body) => (body, "\n"),
+            None => (line, ""),
+        };
+        let markers = markers(body);
+        let outside: String = strip_markers(body, &markers);
+        if markers.len() == 1 && outside.trim().is_empty() {
+            let (name, mode) = &markers[0].1;
+            let indent = &body[..body.len() - body.trim_start().len()];
+            let mut texts: Vec<String> = fills.get(name).cloned().unwrap_or_default();
+            if *mode == Mode::Sorted {
+                let mut lines: Vec<String> = texts
+                    .iter()
+                    .flat_map(|t| t.lines().map(str::to_owned))
+                    .filter(|l| !l.trim().is_empty())
+                    .collect();
+                lines.sort();
+                lines.dedup();
+                texts = lines;
+            }
+            let separator = if *mode == Mode::Spaced { "\n" } else { "" };
+            let mut first = true;
+            for text in &texts {
+                if !first {
+                    out.push_str(separator);
+                }
+                first = false;
+                for fill_line in text.strip_suffix('\n').unwrap_or(text.as_str()).split('\n') {
+                    if !fill_line.is_empty() {
+                        out.push_str(indent);
+                        out.push_str(fill_line);
+                    }
+                    out.push('\n');
+                }
+            }
+            // An empty slot leaves no line behind; a last line keeps having no
+            // newline.
+            if newline.is_empty() && !texts.is_empty() {
+                out.pop();
+            }
+            continue;
+        }
+        let mut replaced = String::new();
+        let mut last = 0;
+        for (range, (name, _)) in &markers {
+            replaced.push_str(&body[last..range.start]);
+            for text in fills.get(name).map(Vec::as_slice).unwrap_or_default() {
+                replaced.push_str(text.strip_suffix('\n').unwrap_or(text.as_str()));
+            }
+            last = range.end;
+        }
+        replaced.push_str(&body[last..]);
+        out.push_str(&replaced);
+        out.push_str(newline);
+    }
+    out
+}
+
+/// How a slot lays out its fills.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// One after another.
+    Plain,
+    /// With a blank line between fills.
+    Spaced,
+    /// Every line of every fill, sorted, without duplicates.
+    Sorted,
+}
+
+type Marker = (std::ops::Range<usize>, (String, Mode));
+
+fn markers(body: &str) -> Vec<Marker> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(start) = body[from..].find(START).map(|i| i + from) {
+        let Some(end) = body[start + 1..].find(START).map(|i| i + start + 1) else {
+            break;
+        };
+        let inner = &body[start + 1..end];
+        let (name, mode) = inner.split_once(SEP).unwrap_or((inner, "-"));
+        let mode = match mode {
+            "s" => Mode::Sorted,
+            "b" => Mode::Spaced,
+            _ => Mode::Plain,
+        };
+        out.push((start..end + 1, (name.to_owned(), mode)));
+        from = end + 1;
+    }
+    out
+}
+
+fn strip_markers(body: &str, markers: &[Marker]) -> String {
+    let mut out = String::new();
+    let mut last = 0;
+    for (range, _) in markers {
+        out.push_str(&body[last..range.start]);
+        last = range.end;
+    }
+    out.push_str(&body[last..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(source: &str, fills: &[(&str, &[&str])]) -> String {
+        let mut hb = Handlebars::new();
+        hb.set_strict_mode(true);
+        hb.register_escape_fn(handlebars::no_escape);
+        register(&mut hb);
+        let rendered = hb.render_template(source, &serde_json::json!({})).unwrap();
+        let fills = fills
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.iter().map(|s| (*s).to_owned()).collect()))
+            .collect();
+        expand(&rendered, &fills)
+    }
+
+    #[test]
+    fn fills_take_the_slot_line_and_its_indentation() {
+        let source = "fn f() {\n    {{slot \"body\"}}\n}\n";
+        assert_eq!(
+            render(
+                source,
+                &[("body", &["let a = 1;\n", "let b = 2;\nlet c = 3;"])]
+            ),
+            "fn f() {\n    let a = 1;\n    let b = 2;\n    let c = 3;\n}\n"
+        );
+    }
+
+    #[test]
+    fn an_empty_slot_leaves_no_line() {
+        let source = "a\n  {{slot \"x\"}}\nb\n";
+        assert_eq!(render(source, &[]), "a\nb\n");
+    }
+
+    #[test]
+    fn spaced_slots_separate_fills_with_a_blank_line() {
+        let source = "# T\n\n{{slot \"sections\" spaced=true}}\n\nend\n";
+        assert_eq!(
+            render(source, &[("sections", &["## A\n\ntext a\n", "## B\n"])]),
+            "# T\n\n## A\n\ntext a\n\n## B\n\nend\n"
+        );
+    }
+
+    #[test]
+    fn sorted_slots_sort_every_line() {
+        let source = "{{slot \"mods\" sorted=true}}\nuse x;\n";
+        assert_eq!(
+            render(
+                source,
+                &[("mods", &["pub mod db;\npub mod products;", "pub mod auth;"])]
+            ),
+            "pub mod auth;\npub mod db;\npub mod products;\nuse x;\n"
+        );
+    }
+
+    #[test]
+    fn a_blank_line_ending_a_fill_is_kept() {
+        let source = "{{slot \"x\"}}\nnext\n";
+        assert_eq!(render(source, &[("x", &["a;\n\n"])]), "a;\n\nnext\n");
+    }
+
+    #[test]
+    fn inline_slots_join_their_fills() {
+        let source = "new(config{{slot \"args\"}});\n";
+        assert_eq!(
+            render(source, &[("args", &[", db", ", cache"])]),
+            "new(config, db, cache);\n"
+        );
+    }
+
+    #[test]
+    fn declared_slots_are_found_in_the_source() {
+        assert_eq!(
+            declared("a {{slot \"one\"}}\n{{slot  \"two\" spaced=true}}"),
+            ["one", "two"]
+        );
+    }
+}
