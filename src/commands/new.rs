@@ -121,17 +121,18 @@ pub(crate) fn new(args: &NewArgs) -> Result<()> {
         }
     }
     plan.execute()?;
-    let components = template::selected_names(&templates, &answers)?;
-    let services_command = template::select(&templates, &answers)?
+    let selected = template::select(&templates, &answers)?;
+    let components: Vec<&str> = selected.iter().map(|c| c.manifest.name.as_str()).collect();
+    let services_command = selected
         .iter()
-        .find_map(|c| c.manifest.services_command.clone());
+        .find_map(|c| c.manifest.services_command.as_deref());
     let _ = writeln!(
         err,
         "Created `{}` ({}) in `{}`\n\n{}",
         answers.name,
         components.join(", "),
         target.display(),
-        next_steps(&rendered.env, services_command.as_deref(), &target),
+        next_steps(&rendered.env, services_command, &target),
     );
     Ok(())
 }

@@ -399,6 +399,13 @@ fn parse_toml(dir_name: &str, text: &str) -> Result<Manifest, String> {
             })
         })
         .collect::<Result<Vec<_>, String>>()?;
+    let doc: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| format!("invalid `component.toml`: {e}"))?;
+    let (dependencies, dev_dependencies) = (
+        table_of(&doc, "dependencies")?,
+        table_of(&doc, "dev-dependencies")?,
+    );
     Ok(Manifest {
         name: raw.name,
         summary: raw.summary,
@@ -412,17 +419,14 @@ fn parse_toml(dir_name: &str, text: &str) -> Result<Manifest, String> {
         fills,
         files,
         services_command: raw.services_command,
-        dependencies: table_of(text, "dependencies")?,
-        dev_dependencies: table_of(text, "dev-dependencies")?,
+        dependencies,
+        dev_dependencies,
         template: None,
     })
 }
 
 /// A dependency table of the manifest, with its comments (serde drops them).
-fn table_of(text: &str, key: &str) -> Result<toml_edit::Table, String> {
-    let doc: toml_edit::DocumentMut = text
-        .parse()
-        .map_err(|e: toml_edit::TomlError| format!("invalid `component.toml`: {e}"))?;
+fn table_of(doc: &toml_edit::DocumentMut, key: &str) -> Result<toml_edit::Table, String> {
     match doc.get(key) {
         None => Ok(toml_edit::Table::new()),
         Some(item) => item
@@ -432,13 +436,13 @@ fn table_of(text: &str, key: &str) -> Result<toml_edit::Table, String> {
     }
 }
 
-fn value_of(raw: RawValue) -> Result<Value, String> {
-    Ok(match raw {
+fn value_of(raw: RawValue) -> Value {
+    match raw {
         RawValue::Bool(b) => Value::Bool(b),
         RawValue::Int(n) => Value::Int(n),
         RawValue::Str(s) => Value::Str(s),
         RawValue::List(items) => Value::List(items),
-    })
+    }
 }
 
 fn condition(raw: RawCondition) -> Result<Condition, String> {
@@ -449,8 +453,8 @@ fn condition(raw: RawCondition) -> Result<Condition, String> {
         )
     };
     let test = match (raw.is, raw.not, raw.contains.clone()) {
-        (Some(v), None, None) => Test::Is(value_of(v)?),
-        (None, Some(v), None) => Test::Not(value_of(v)?),
+        (Some(v), None, None) => Test::Is(value_of(v)),
+        (None, Some(v), None) => Test::Not(value_of(v)),
         (None, None, Some(item)) => Test::Contains(item),
         _ => return Err(fail()),
     };
@@ -511,7 +515,7 @@ fn question(component: &str, raw: RawQuestion) -> Result<Question, String> {
         component: component.to_owned(),
     };
     if let Some(default) = raw.default {
-        let default = value_of(default).map_err(|m| fail(&m))?;
+        let default = value_of(default);
         // A list question's options may come from other components, so its
         // default is checked once the catalog is complete.
         q.default = Some(match q.kind {

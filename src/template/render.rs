@@ -73,14 +73,14 @@ pub fn selected_names(set: &TemplateSet, answers: &Answers) -> Result<Vec<String
         .collect())
 }
 
-/// The variables templates see (without `env`, which comes from the rendered
-/// manifests).
-pub fn context(set: &TemplateSet, answers: &Answers) -> serde_json::Value {
-    let selected = selected_names(set, answers).unwrap_or_default();
+/// The variables templates see for the `selected` components (without `env` and
+/// `filled`, which come from the rendered manifests).
+pub fn context(set: &TemplateSet, answers: &Answers, selected: &[&Component]) -> serde_json::Value {
+    let selected: Vec<&str> = selected.iter().map(|c| c.manifest.name.as_str()).collect();
     let has: serde_json::Map<String, serde_json::Value> = set
         .components
         .keys()
-        .map(|c| (c.replace('-', "_"), selected.iter().any(|s| s == c).into()))
+        .map(|c| (c.replace('-', "_"), selected.contains(&c.as_str()).into()))
         .collect();
     // Questions that do not apply still have their default, so a template may
     // test `answers.read_replica` without first testing the database.
@@ -139,7 +139,7 @@ struct Job<'a> {
 pub fn render(set: &TemplateSet, answers: &Answers) -> Result<Rendered> {
     let selected = select(set, answers)?;
     let names: Vec<&str> = selected.iter().map(|c| c.manifest.name.as_str()).collect();
-    let mut context = context(set, answers);
+    let mut context = context(set, answers, &selected);
     let hb = registry();
     let manifests = selected
         .iter()

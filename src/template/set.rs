@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use include_dir::{Dir, include_dir};
 
 use super::manifest::{Manifest, parse_manifest};
-use crate::answers::{Catalog, Condition, Kind, Preset, Question};
+use crate::answers::{Catalog, Condition, Kind, Preset, Question, Value};
 use crate::error::{Error, Result};
 
 static EMBEDDED: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
@@ -220,11 +220,11 @@ impl TemplateSet {
                     })?;
                 if *default {
                     let mut items = match &target.default {
-                        Some(crate::answers::Value::List(items)) => items.clone(),
+                        Some(Value::List(items)) => items.clone(),
                         _ => Vec::new(),
                     };
                     items.push(choice.value.clone());
-                    target.default = Some(crate::answers::Value::List(items));
+                    target.default = Some(Value::List(items));
                 }
                 match &mut target.kind {
                     Kind::Choice(options) | Kind::Multi(options) => options.push(choice.clone()),
@@ -241,14 +241,14 @@ impl TemplateSet {
             if let (Kind::Multi(_), Some(default)) = (&q.kind, &q.default) {
                 // Options added by components that are not in this set drop out.
                 let kept = match default {
-                    crate::answers::Value::List(items) => items
+                    Value::List(items) => items
                         .iter()
                         .filter(|i| q.choices().iter().any(|c| &c.value == *i))
                         .cloned()
                         .collect(),
                     _ => Vec::new(),
                 };
-                q.default = Some(crate::answers::Value::List(kept));
+                q.default = Some(Value::List(kept));
             }
         }
         Ok(Catalog::new(questions))
