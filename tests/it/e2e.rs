@@ -233,7 +233,7 @@ fn minimal_preset_builds_passes_its_tests_and_serves() {
 }
 
 /// Sends `body` (JSON) with `method` and returns the status, headers and body.
-fn call(
+pub(crate) fn call(
     method: &str,
     url: &str,
     body: Option<serde_json::Value>,
@@ -253,7 +253,7 @@ fn authorized<B>(
 }
 
 /// [`call`] with `token` as the bearer token, when given.
-fn call_as(
+pub(crate) fn call_as(
     method: &str,
     url: &str,
     body: Option<serde_json::Value>,
@@ -295,7 +295,7 @@ fn check_products(service: &Service) {
 }
 
 /// [`check_products`] with `token` as the bearer token of every request.
-fn check_products_as(service: &Service, token: Option<&str>) {
+pub(crate) fn check_products_as(service: &Service, token: Option<&str>) {
     let call = |method: &str, url: &str, body| call_as(method, url, body, token);
     let products = format!("{}/api/v1/products", service.base);
     let (status, _, empty) = call("GET", &products, None);
@@ -361,13 +361,13 @@ fn check_products_as(service: &Service, token: Option<&str>) {
 }
 
 /// A database of its own on the machine's PostgreSQL, dropped afterwards.
-struct ScratchDatabase {
+pub(crate) struct ScratchDatabase {
     name: String,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl ScratchDatabase {
-    fn create(name: &str) -> Self {
+    pub(crate) fn create(name: &str) -> Self {
         let admin = postgres_url();
         let status = Command::new("psql")
             .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", &admin])
@@ -446,7 +446,7 @@ fn sqlite_project_builds_passes_its_tests_and_serves_products_from_a_file() {
 
 /// Registers, logs in, reads the account and refreshes over HTTP; checks that
 /// product writes need a token. Returns an access token.
-fn check_auth(service: &Service) -> String {
+pub(crate) fn check_auth(service: &Service) -> String {
     let url = |path: &str| format!("{}{path}", service.base);
     let credentials =
         serde_json::json!({ "email": " E2E@Example.com", "password": "e2e password 1" });
@@ -531,7 +531,7 @@ fn check_rate_limit(service: &Service, max: u32) {
 }
 
 /// A key prefix no earlier run used, so counters and entries start empty.
-fn fresh_prefix(name: &str) -> String {
+pub(crate) fn fresh_prefix(name: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -540,11 +540,11 @@ fn fresh_prefix(name: &str) -> String {
 }
 
 /// The signing secret of the authenticated projects' binaries.
-const E2E_JWT_SECRET: &str = "the e2e tests' secret, 32 bytes or more";
+pub(crate) const E2E_JWT_SECRET: &str = "the e2e tests' secret, 32 bytes or more";
 
 /// `RATE_LIMIT_MAX` of the running binaries: enough for the flows before the
 /// rate limit check, small enough to reach quickly.
-const E2E_RATE_LIMIT_MAX: u32 = 40;
+pub(crate) const E2E_RATE_LIMIT_MAX: u32 = 40;
 
 /// `stanchion new NAME --preset local`, then the binary with no setting at all
 /// (the `.env` that `new` wrote holds a development JWT secret) and no server of

@@ -6,7 +6,10 @@
 //! question list itself, keeps only values whose components the embedded
 //! templates provide (so a component becomes covered the moment its templates
 //! land), and runs `cargo fmt --check` and `cargo clippy --all-targets -D
-//! warnings` on each.
+//! warnings` on each, then builds it, starts it and probes it over HTTP against
+//! the API contract for the components it has: health, a problem+json 404 with
+//! its request id, `/metrics` on the main port, `/openapi.json`, the products
+//! flow, the auth flow, the rate-limit headers and a clean exit on SIGTERM.
 //!
 //! Questions that apply only after some answers (a read replica with PostgreSQL,
 //! authentication with a database) constrain the rows: a pair that no project
@@ -20,7 +23,11 @@ use stanchion::Error;
 use stanchion::answers::{Catalog, Kind, Partial, Question, Value};
 use stanchion::template::TemplateSet;
 
-use crate::support::{answers_from, cargo, render};
+use crate::e2e::{
+    E2E_JWT_SECRET, E2E_RATE_LIMIT_MAX, ScratchDatabase, agent, call, check_auth,
+    check_base_contract, check_products_as, fresh_prefix, start, stop,
+};
+use crate::support::{answers_from, cargo, generated_target_dir, redis_url, render};
 
 /// One dimension of the search: an answer key and the values worth trying.
 #[derive(Debug)]
@@ -286,8 +293,79 @@ fn covering_rows_cover_every_pair() {
     }
 }
 
+/// The answer `key` takes in `pairs`.
+fn answer<'a>(pairs: &'a [(String, Value)], key: &str) -> Option<&'a Value> {
+    pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+}
+
+/// Starts the built binary of row `n` and probes it for what its answers select.
+fn run_and_probe(n: usize, dir: &std::path::Path, pairs: &[(String, Value)]) {
+    let is = |key: &str, value: &str| answer(pairs, key) == Some(&Value::Str(value.into()));
+    let on = |key: &str| answer(pairs, key) == Some(&Value::Bool(true));
+    let database = answer(pairs, "database").is_some_and(|v| *v != Value::Str("none".into()));
+    let limited = answer(pairs, "rate_limit").is_some_and(|v| *v != Value::Str("none".into()));
+    let scratch = is("database", "postgres")
+        .then(|| ScratchDatabase::create(&format!("stanchion_pairwise_{n}")));
+    let redis = redis_url();
+    let max = E2E_RATE_LIMIT_MAX.to_string();
+    let rate_prefix = fresh_prefix(&format!("pairwise-{n}-limit"));
+    let cache_prefix = fresh_prefix(&format!("pairwise-{n}-cache"));
+    let mut env: Vec<(&str, &str)> = vec![
+        ("REDIS_URL", &redis),
+        ("JWT_SECRET", E2E_JWT_SECRET),
+        ("RATE_LIMIT_MAX", &max),
+        ("RATE_LIMIT_AUTH_MAX", "10"),
+        ("RATE_LIMIT_KEY_PREFIX", &rate_prefix),
+        ("CACHE_KEY_PREFIX", &cache_prefix),
+    ];
+    if let Some(scratch) = &scratch {
+        env.push(("DATABASE_URL", &scratch.url));
+    }
+    let binary = generated_target_dir().join("debug").join("combo");
+    let service = start(&binary, dir, &env);
+    check_base_contract(&service);
+    let url = |path: &str| format!("{}{path}", service.base);
+    if on("metrics") {
+        let mut response = agent().get(url("/metrics")).call().unwrap();
+        assert_eq!(response.status(), 200, "/metrics on the main port");
+        let text = response.body_mut().read_to_string().unwrap();
+        assert!(text.contains("http_requests_total"), "{text}");
+    }
+    if on("openapi") {
+        let (status, _, document) = call("GET", &url("/openapi.json"), None);
+        assert_eq!(status, 200);
+        assert!(document["paths"]["/health/live"].is_object(), "{document}");
+        let has_products = document["paths"]["/api/v1/products"].is_object();
+        assert_eq!(
+            has_products, database,
+            "products documented with a database"
+        );
+        assert_eq!(agent().get(url("/docs")).call().unwrap().status(), 200);
+    }
+    if database {
+        let token = is("auth", "jwt").then(|| check_auth(&service));
+        check_products_as(&service, token.as_deref());
+    }
+    if limited {
+        // Whatever the route, `/api/` is limited to RATE_LIMIT_MAX per window.
+        let probe = url("/api/v1/probe");
+        let refused = (0..=E2E_RATE_LIMIT_MAX).find_map(|_| {
+            let (status, headers, _) = call("GET", &probe, None);
+            if status == 429 {
+                return Some(headers);
+            }
+            assert_eq!(headers["ratelimit-limit"], max.as_str(), "status {status}");
+            None
+        });
+        let headers = refused.expect("a 429 once the limit is reached");
+        assert_eq!(headers["content-type"], "application/problem+json");
+        assert!(headers.contains_key("retry-after"));
+    }
+    stop(service);
+}
+
 #[test]
-fn every_pairwise_combination_of_available_answers_compiles() {
+fn every_pairwise_combination_of_available_answers_compiles_and_serves() {
     let dims = available(dimensions());
     assert!(!dims.is_empty(), "at least the deploy files vary");
     let rows = covering_rows(&dims);
@@ -306,5 +384,7 @@ fn every_pairwise_combination_of_available_answers_compiles() {
             &dir,
             &["clippy", "--all-targets", "--quiet", "--", "-D", "warnings"],
         );
+        cargo(&dir, &["build", "--quiet"]);
+        run_and_probe(n, &dir, &pairs);
     }
 }
