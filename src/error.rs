@@ -201,6 +201,10 @@ pub enum Error {
     )]
     WouldConflict { paths: Vec<String> },
 
+    /// `remove` of a component that several answers select.
+    #[error("`{name}` follows other answers (it is selected when {how}){}", help_line(Some("change those answers with `stanchion regen --set`".into())))]
+    FollowsAnswers { name: String, how: String },
+
     /// `add` was given answers that do not select the component.
     #[error("the answers given do not select `{name}`{how}; nothing was added")]
     NotSelected { name: String, how: String },

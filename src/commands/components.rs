@@ -19,8 +19,8 @@ fn listing(set: &TemplateSet) -> String {
     for component in set.ordered() {
         let m = &component.manifest;
         let _ = writeln!(text, "{:<12} {}", m.name, m.summary);
-        if let Some(condition) = &m.selected_if {
-            let _ = writeln!(text, "{pad:<12} selected when {condition}");
+        if !m.selected_if.is_empty() {
+            let _ = writeln!(text, "{pad:<12} selected when {}", m.selection());
         }
         if !m.depends_on.is_empty() {
             let _ = writeln!(text, "{pad:<12} depends on: {}", m.depends_on.join(", "));

@@ -183,11 +183,7 @@ pub(crate) fn add(args: &AddArgs) -> Result<()> {
     };
     let answers = regen::answers_for_add(&project, &templates, name, &set, fallback)?;
     if !selected(&templates, &answers)?.contains(name) {
-        let how = component
-            .manifest
-            .selected_if
-            .as_ref()
-            .map_or_else(String::new, |c| format!(": it is selected when {c}"));
+        let how = format!(": it is selected when {}", component.manifest.selection());
         return Err(Error::NotSelected {
             name: name.to_owned(),
             how,
@@ -225,8 +221,12 @@ pub(crate) fn remove(args: &RemoveArgs) -> Result<()> {
             });
         }
     }
-    let (key, value) =
-        regen::disabling_answer(&templates, name, &current).ok_or(Error::BaseRequired)?;
+    let (key, value) = regen::disabling_answer(&templates, name, &current).ok_or_else(|| {
+        Error::FollowsAnswers {
+            name: name.to_owned(),
+            how: templates.components[name].manifest.selection(),
+        }
+    })?;
     let layer = Layer {
         origin: format!("`stanchion remove {name}`"),
         explicit: true,

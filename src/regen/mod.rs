@@ -197,6 +197,24 @@ pub fn check_component_names(templates: &TemplateSet, names: &[String]) -> Resul
     Ok(())
 }
 
+/// The one answer that selects `component`; none for the base, or for a
+/// component that several answers select (it follows them).
+fn only_condition<'a>(
+    templates: &'a TemplateSet,
+    component: &str,
+) -> Option<&'a answers::Condition> {
+    match templates
+        .components
+        .get(component)?
+        .manifest
+        .selected_if
+        .as_slice()
+    {
+        [one] => Some(one),
+        _ => None,
+    }
+}
+
 /// The answer that switches `component` on, read from its `selected_if`; for a
 /// choice that must not be some value, `choice` if given, else the first other
 /// option.
@@ -206,12 +224,7 @@ pub fn enabling_answer(
     answers: &Answers,
     choice: Option<&str>,
 ) -> Option<(String, Value)> {
-    let condition = templates
-        .components
-        .get(component)?
-        .manifest
-        .selected_if
-        .as_ref()?;
+    let condition = only_condition(templates, component)?;
     let q = templates.catalog.get(&condition.key)?;
     let value = match (&condition.test, &q.kind) {
         (Test::Is(v), _) => v.clone(),
@@ -244,12 +257,7 @@ pub fn disabling_answer(
     component: &str,
     answers: &Answers,
 ) -> Option<(String, Value)> {
-    let condition = templates
-        .components
-        .get(component)?
-        .manifest
-        .selected_if
-        .as_ref()?;
+    let condition = only_condition(templates, component)?;
     let q = templates.catalog.get(&condition.key)?;
     let value = match &condition.test {
         Test::Not(v) => v.clone(),

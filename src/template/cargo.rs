@@ -26,6 +26,18 @@ pub(super) fn assemble_manifest(out: &mut Rendered, manifests: &[Manifest]) -> R
     let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
         fail(format!("the rendered `Cargo.toml` is invalid: {e}"))
     })?;
+    let mut profile = match doc.remove("profile") {
+        Some(toml_edit::Item::Table(t)) => t,
+        Some(_) => return Err(fail("`profile` must be a table".into())),
+        None => toml_edit::Table::new(),
+    };
+    for manifest in manifests {
+        merge_tables(&mut profile, &manifest.profile);
+    }
+    if !profile.is_empty() {
+        profile.set_implicit(true);
+        doc.insert("profile", toml_edit::Item::Table(profile));
+    }
     for (key, pick) in [
         (
             "dependencies",
@@ -116,4 +128,19 @@ fn merge_dependency(
         None => existing["features"] = toml_edit::value(array),
     }
     Ok(())
+}
+
+/// Adds `src` to `dst`, table by table; a value `src` sets replaces `dst`'s.
+fn merge_tables(dst: &mut toml_edit::Table, src: &toml_edit::Table) {
+    for (key, item) in src.iter() {
+        match (dst.get_mut(key), item) {
+            (Some(toml_edit::Item::Table(mine)), toml_edit::Item::Table(theirs)) => {
+                merge_tables(mine, theirs);
+            }
+            _ => {
+                let (key, _) = src.get_key_value(key).expect("iterated key");
+                dst.insert_formatted(key, item.clone());
+            }
+        }
+    }
 }

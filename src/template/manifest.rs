@@ -1,7 +1,8 @@
 //! `component.toml`: what a component declares about itself, as data.
 //!
 //! A manifest names the component and says what it needs (`depends_on`), what
-//! selects it (`selected_if`, a test on one answer), the questions it asks, the
+//! selects it (`selected_if`, a test on one answer, or a list of which any one
+//! selects it), the questions it asks, the
 //! options it adds to another component's question (`[[choices]]`), the
 //! environment variables its code reads (`[[env]]`), the slots of other files it
 //! fills (`[[fills]]`), files that exist only under a condition (`[[files]]`) and
@@ -30,9 +31,9 @@ pub struct Manifest {
     pub order: i64,
     /// Components it needs.
     pub depends_on: Vec<String>,
-    /// The answer that selects it; `None` only for the base, which is always
-    /// selected.
-    pub selected_if: Option<Condition>,
+    /// The answers that select it, any one of them; empty only for the base,
+    /// which is always selected.
+    pub selected_if: Vec<Condition>,
     /// Its questions, in asking order.
     pub questions: Vec<Question>,
     /// Options it adds to another component's question: (question key, option,
@@ -55,6 +56,9 @@ pub struct Manifest {
     pub dependencies: toml_edit::Table,
     /// `[dev-dependencies]` it adds.
     pub dev_dependencies: toml_edit::Table,
+    /// `[profile.*]` settings it adds (optimising a crate in development builds,
+    /// say).
+    pub profile: toml_edit::Table,
     /// The manifest's text when it is a handlebars template (it contains `{{`):
     /// what depends on the answers is then read again from its rendering for
     /// each project ([`Manifest::rendered`]).
@@ -73,6 +77,8 @@ pub struct EnvVar {
     pub doc: String,
     /// `doc` line by line, for comments.
     pub doc_lines: Vec<String>,
+    /// `doc` on one line, for tables.
+    pub doc_line: String,
     /// Whether it holds a secret: kept out of ConfigMaps and example files.
     pub secret: bool,
     /// Whether the service refuses to start without it.
@@ -120,6 +126,17 @@ pub struct FileRule {
 }
 
 impl Manifest {
+    /// Whether `answers` select this component.
+    pub fn is_selected(&self, answers: &crate::answers::Partial) -> bool {
+        self.selected_if.is_empty() || self.selected_if.iter().any(|c| c.holds(answers))
+    }
+
+    /// When it is selected, for messages: "`cache = redis` or `rate_limit = redis`".
+    pub fn selection(&self) -> String {
+        let all: Vec<String> = self.selected_if.iter().map(ToString::to_string).collect();
+        all.join(" or ")
+    }
+
     /// The manifest as it applies to a project whose template variables are
     /// `context`: itself, or for a templated manifest, its strict rendering.
     pub fn rendered(
@@ -169,7 +186,7 @@ struct RawManifest {
     #[serde(default)]
     depends_on: Vec<String>,
     #[serde(default)]
-    selected_if: Option<RawCondition>,
+    selected_if: Option<RawConditions>,
     #[serde(default)]
     questions: Vec<RawQuestion>,
     #[serde(default)]
@@ -187,6 +204,8 @@ struct RawManifest {
     _dependencies: Option<serde::de::IgnoredAny>,
     #[serde(default, rename = "dev-dependencies")]
     _dev_dependencies: Option<serde::de::IgnoredAny>,
+    #[serde(default, rename = "profile")]
+    _profile: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize)]
@@ -322,8 +341,8 @@ fn parse_toml(dir_name: &str, text: &str) -> Result<Manifest, String> {
         ));
     }
     let is_base = dir_name == "base";
-    let selected_if = raw.selected_if.map(condition).transpose()?;
-    if selected_if.is_none() && !is_base {
+    let selected_if = conditions(raw.selected_if)?;
+    if selected_if.is_empty() && !is_base {
         return Err("`selected_if` is required: which answer selects this component?".into());
     }
     let question_order = raw
@@ -358,6 +377,7 @@ fn parse_toml(dir_name: &str, text: &str) -> Result<Manifest, String> {
             name: e.name,
             default: e.default,
             doc_lines: e.doc.trim().lines().map(str::to_owned).collect(),
+            doc_line: e.doc.split_whitespace().collect::<Vec<_>>().join(" "),
             doc: e.doc.trim().to_owned(),
             secret: e.secret,
             required: e.required,
@@ -421,6 +441,7 @@ fn parse_toml(dir_name: &str, text: &str) -> Result<Manifest, String> {
         services_command: raw.services_command,
         dependencies,
         dev_dependencies,
+        profile: table_of(&doc, "profile")?,
         template: None,
     })
 }

@@ -45,12 +45,7 @@ pub fn select<'a>(set: &'a TemplateSet, answers: &Answers) -> Result<Vec<&'a Com
     let selected: Vec<&Component> = set
         .ordered()
         .into_iter()
-        .filter(|c| {
-            c.manifest
-                .selected_if
-                .as_ref()
-                .is_none_or(|cond| cond.holds(answers.values()))
-        })
+        .filter(|c| c.manifest.is_selected(answers.values()))
         .collect();
     for component in &selected {
         for needs in &component.manifest.depends_on {
@@ -156,7 +151,12 @@ pub fn render(set: &TemplateSet, answers: &Answers) -> Result<Rendered> {
         .collect::<Result<Vec<_>>>()?;
     let env = env_of(&manifests);
     context["env"] = serde_json::to_value(&env).expect("plain data");
-    context["secrets"] = json!(env.iter().any(|e| e.secret));
+    context["required_env"] = json!(
+        env.iter()
+            .filter(|e| e.required)
+            .map(|e| e.name.as_str())
+            .collect::<Vec<_>>()
+    );
 
     let mut fills: Vec<(usize, &Fill)> = Vec::new();
     let auto_fills = auto_fills(&selected, &manifests);
@@ -241,10 +241,14 @@ pub fn render(set: &TemplateSet, answers: &Answers) -> Result<Rendered> {
                     path: job.source_path.clone(),
                     message: "a fill must be UTF-8".into(),
                 })?;
-                by_slot
-                    .entry(fill.slot.clone())
-                    .or_default()
-                    .push((fill.order, index, text));
+                // A fill that renders to nothing (its own `{{#if}}` said no)
+                // leaves no blank line behind.
+                if !text.trim().is_empty() {
+                    by_slot
+                        .entry(fill.slot.clone())
+                        .or_default()
+                        .push((fill.order, index, text));
+                }
             }
             Target::File(path) => files.push((job, path.clone(), contents)),
         }
@@ -412,7 +416,7 @@ fn render_one(hb: &Handlebars<'_>, context: &serde_json::Value, job: &Job<'_>) -
 fn describe(e: &handlebars::RenderError) -> String {
     let reason = match e.reason() {
         handlebars::RenderErrorReason::MissingVariable(Some(name)) => format!(
-            "`{name}` is not defined; templates can use `project_name`, `crate_name`, `dns_name`, `description`, `stanchion_version`, `answers.<key>`, `has.<component>`, `components` and `env`"
+            "`{name}` is not defined; templates can use `project_name`, `crate_name`, `dns_name`, `description`, `stanchion_version`, `answers.<key>`, `has.<component>`, `components`, `env`, `required_env` and `filled`"
         ),
         other => other.to_string(),
     };

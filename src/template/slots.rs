@@ -78,7 +78,13 @@ pub fn expand(rendered: &str, fills: &BTreeMap<String, Vec<String>>) -> String {
         return rendered.to_owned();
     }
     let mut out = String::with_capacity(rendered.len() * 2);
+    // After an empty slot between blank lines, the second blank line goes too,
+    // so an unfilled section leaves one blank line, not two.
+    let mut skip_blank = false;
     for line in rendered.split_inclusive('\n') {
+        if std::mem::take(&mut skip_blank) && line == "\n" {
+            continue;
+        }
         if !line.contains(START) {
             out.push_str(line);
             continue;
@@ -99,7 +105,8 @@ pub fn expand(rendered: &str, fills: &BTreeMap<String, Vec<String>>) -> String {
                     .flat_map(|t| t.lines().map(str::to_owned))
                     .filter(|l| !l.trim().is_empty())
                     .collect();
-                lines.sort();
+                // As rustfmt orders imports: by path, whatever the visibility.
+                lines.sort_by(|a, b| sort_key(a).cmp(sort_key(b)));
                 lines.dedup();
                 texts = lines;
             }
@@ -123,6 +130,7 @@ pub fn expand(rendered: &str, fills: &BTreeMap<String, Vec<String>>) -> String {
             if newline.is_empty() && !texts.is_empty() {
                 out.pop();
             }
+            skip_blank = texts.is_empty() && (out.is_empty() || out.ends_with("\n\n"));
             continue;
         }
         let mut replaced = String::new();
@@ -139,6 +147,15 @@ pub fn expand(rendered: &str, fills: &BTreeMap<String, Vec<String>>) -> String {
         out.push_str(newline);
     }
     out
+}
+
+/// A line without its visibility (`pub use x` sorts as `use x`).
+fn sort_key(line: &str) -> &str {
+    let line = line.trim_start();
+    ["pub(crate) ", "pub "]
+        .iter()
+        .find_map(|p| line.strip_prefix(p))
+        .unwrap_or(line)
 }
 
 /// How a slot lays out its fills.
@@ -221,6 +238,13 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_slot_between_blank_lines_leaves_one() {
+        let source = "a\n\n{{slot \"x\"}}\n\n{{slot \"y\"}}\n\nb\n";
+        assert_eq!(render(source, &[]), "a\n\nb\n");
+        assert_eq!(render(source, &[("y", &["y"])]), "a\n\ny\n\nb\n");
+    }
+
+    #[test]
     fn spaced_slots_separate_fills_with_a_blank_line() {
         let source = "# T\n\n{{slot \"sections\" spaced=true}}\n\nend\n";
         assert_eq!(
@@ -238,6 +262,24 @@ mod tests {
                 &[("mods", &["pub mod db;\npub mod products;", "pub mod auth;"])]
             ),
             "pub mod auth;\npub mod db;\npub mod products;\nuse x;\n"
+        );
+    }
+
+    #[test]
+    fn sorted_slots_order_imports_by_path_whatever_the_visibility() {
+        let source = "{{slot \"uses\" sorted=true}}\n";
+        assert_eq!(
+            render(
+                source,
+                &[(
+                    "uses",
+                    &[
+                        "use crate::db::A;",
+                        "pub use crate::env::B;\nuse crate::cache::C;"
+                    ]
+                )]
+            ),
+            "use crate::cache::C;\nuse crate::db::A;\npub use crate::env::B;\n"
         );
     }
 

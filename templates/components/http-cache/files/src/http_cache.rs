@@ -36,10 +36,24 @@ use axum::response::{IntoResponse, Response};
 use futures_util::{StreamExt, stream};
 use sha2::{Digest, Sha256};
 
+use crate::env::{Env, parse_at_least};
 use crate::error::Error;
 
 /// Requests whose path starts with this are cached.
 pub const API_PREFIX: &str = "/api/";
+
+/// Default `HTTP_CACHE_MAX_AGE_SECS`: five minutes.
+pub const DEFAULT_MAX_AGE_SECS: u64 = 300;
+
+/// Reads `HTTP_CACHE_MAX_AGE_SECS`: how long clients and shared caches may reuse
+/// a `GET` answer of an `/api/` route before revalidating it.
+pub fn max_age_from_env<F: Fn(&str) -> Option<String>>(env: &mut Env<F>) -> Duration {
+    env.parse(
+        "HTTP_CACHE_MAX_AGE_SECS",
+        Duration::from_secs(DEFAULT_MAX_AGE_SECS),
+        |v| parse_at_least(v, 0, "seconds").map(Duration::from_secs),
+    )
+}
 
 /// Largest body hashed for an ETag.
 pub const MAX_HASHED_BYTES: usize = 1024 * 1024;
@@ -164,6 +178,20 @@ async fn read(body: Body) -> Result<Read, axum::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn max_age_defaults_to_five_minutes() {
+        fn read(vars: &[(&str, &str)]) -> Result<Duration, crate::env::ConfigError> {
+            crate::env::read_vars(vars, max_age_from_env)
+        }
+        assert_eq!(read(&[]).unwrap(), Duration::from_secs(300));
+        assert_eq!(
+            read(&[("HTTP_CACHE_MAX_AGE_SECS", "0")]).unwrap(),
+            Duration::ZERO
+        );
+        let err = read(&[("HTTP_CACHE_MAX_AGE_SECS", "5m")]).unwrap_err();
+        assert_eq!(err.invalid[0].name, "HTTP_CACHE_MAX_AGE_SECS");
+    }
 
     fn value(text: &str) -> HeaderValue {
         HeaderValue::from_str(text).unwrap()

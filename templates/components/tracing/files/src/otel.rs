@@ -26,6 +26,8 @@
 //! `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG` (sampling),
 //! `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_BSP_*` (batching).
 
+use std::fmt;
+
 use axum::extract::{MatchedPath, Request};
 use axum::http::HeaderMap;
 use axum::middleware::Next;
@@ -43,7 +45,75 @@ use tracing_subscriber::Layer;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::config::TracingConfig;
+use crate::env::Env;
+
+/// Where traces go and what they are called.
+#[derive(Clone, Debug)]
+pub struct TracingConfig {
+    /// The OTLP/HTTP collector (`OTEL_EXPORTER_OTLP_ENDPOINT`); unset turns export
+    /// off.
+    pub otlp_endpoint: Option<OtlpEndpoint>,
+    /// The `service.name` of every span (`OTEL_SERVICE_NAME`).
+    pub service_name: String,
+}
+
+impl TracingConfig {
+    /// Reads `OTEL_EXPORTER_OTLP_ENDPOINT` and `OTEL_SERVICE_NAME`.
+    pub fn from_env<F: Fn(&str) -> Option<String>>(env: &mut Env<F>) -> Self {
+        Self {
+            otlp_endpoint: env.parse("OTEL_EXPORTER_OTLP_ENDPOINT", None, |v| {
+                OtlpEndpoint::parse(v).map(Some)
+            }),
+            service_name: env.parse(
+                "OTEL_SERVICE_NAME",
+                env!("CARGO_PKG_NAME").to_owned(),
+                |v| Ok(v.to_owned()),
+            ),
+        }
+    }
+}
+
+/// The base URL of an OTLP/HTTP collector, such as `http://otel-collector:4318`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OtlpEndpoint(String);
+
+impl OtlpEndpoint {
+    /// Parses `url`, an `http://` URL with a host and no query.
+    ///
+    /// `https://` is refused rather than failing at the first export: the exporter
+    /// is built without a TLS library (it would double the build time), and talks
+    /// to a collector running next to the service, which forwards over TLS.
+    pub fn parse(url: &str) -> Result<Self, String> {
+        const EXAMPLE: &str = "such as http://otel-collector:4318";
+        let uri: axum::http::Uri = url
+            .parse()
+            .map_err(|_| format!("expected an http:// URL {EXAMPLE}"))?;
+        match uri.scheme_str() {
+            Some("http") if uri.host().is_some() && uri.query().is_none() => {
+                Ok(Self(url.trim_end_matches('/').to_owned()))
+            }
+            Some("https") => Err(format!(
+                "https is not supported: traces are sent over plain HTTP to a collector \
+                 next to the service, {EXAMPLE}"
+            )),
+            _ => Err(format!(
+                "expected an http:// URL with a host and no query, {EXAMPLE}"
+            )),
+        }
+    }
+
+    /// Where spans are sent: the endpoint followed by `/v1/traces`, as the OTLP
+    /// specification says for `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    pub fn traces_url(&self) -> String {
+        format!("{}/v1/traces", self.0)
+    }
+}
+
+impl fmt::Display for OtlpEndpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 /// The trace exporter while it runs. Keep it for the life of the process, and
 /// call [`Tracing::shutdown`] at the end so queued spans are sent.
@@ -268,5 +338,45 @@ mod tests {
             logs.contains(r#""trace_id":"4bf92f3577b34da6a3ce929d0e0e4736""#),
             "{logs}"
         );
+    }
+
+    fn read(vars: &[(&str, &str)]) -> Result<TracingConfig, crate::env::ConfigError> {
+        crate::env::read_vars(vars, TracingConfig::from_env)
+    }
+
+    #[test]
+    fn tracing_exports_nothing_by_default_and_is_named_after_the_package() {
+        let tracing = read(&[]).unwrap();
+        assert_eq!(tracing.otlp_endpoint, None);
+        assert_eq!(tracing.service_name, env!("CARGO_PKG_NAME"));
+    }
+
+    #[test]
+    fn tracing_settings_are_read() {
+        let tracing = read(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel-collector:4318/"),
+            ("OTEL_SERVICE_NAME", "checkout"),
+        ])
+        .unwrap();
+        let endpoint = tracing.otlp_endpoint.unwrap();
+        assert_eq!(endpoint.to_string(), "http://otel-collector:4318");
+        assert_eq!(
+            endpoint.traces_url(),
+            "http://otel-collector:4318/v1/traces"
+        );
+        assert_eq!(tracing.service_name, "checkout");
+    }
+
+    #[test]
+    fn invalid_otlp_endpoints_name_their_variable() {
+        for bad in [
+            "otel-collector:4318",
+            "https://collector.example.com",
+            "http://",
+            "http://collector:4318/?x=1",
+        ] {
+            let err = read(&[("OTEL_EXPORTER_OTLP_ENDPOINT", bad)]).unwrap_err();
+            assert_eq!(err.invalid[0].name, "OTEL_EXPORTER_OTLP_ENDPOINT", "{bad}");
+        }
     }
 }
