@@ -103,6 +103,8 @@ pub struct Fill {
     pub text: FillText,
     /// Applies only when all these components are selected too.
     pub when: Vec<String>,
+    /// Applies only when all these hold for the answers.
+    pub only_if: Vec<Condition>,
 }
 
 /// Where a fill's text is.
@@ -316,6 +318,8 @@ struct RawFill {
     file: Option<String>,
     #[serde(default)]
     when: Vec<String>,
+    #[serde(default, rename = "if")]
+    only_if: Option<RawConditions>,
 }
 
 #[derive(Deserialize)]
@@ -405,6 +409,7 @@ fn parse_toml(dir_name: &str, text: &str) -> Result<Manifest, String> {
                 order: f.order.unwrap_or(DEFAULT_ORDER),
                 text,
                 when: f.when,
+                only_if: conditions(f.only_if)?,
             })
         })
         .collect::<Result<Vec<_>, String>>()?;

@@ -176,7 +176,9 @@ pub fn render(set: &TemplateSet, answers: &Answers) -> Result<Rendered> {
             });
         }
         for fill in manifest.fills.iter().chain(&auto_fills[index]) {
-            if !fill.when.iter().all(|w| names.contains(&w.as_str())) {
+            let applies = fill.when.iter().all(|w| names.contains(&w.as_str()))
+                && fill.only_if.iter().all(|c| c.holds(answers.values()));
+            if !applies {
                 continue;
             }
             let at = fills.len();
@@ -329,6 +331,7 @@ fn auto_fills(selected: &[&Component], manifests: &[Manifest]) -> Vec<Vec<Fill>>
                     order: super::manifest::DEFAULT_ORDER,
                     text: FillText::File(file.clone()),
                     when: Vec::new(),
+                    only_if: Vec::new(),
                 })
                 .collect()
         })

@@ -271,6 +271,7 @@ impl TemplateSet {
                 .iter()
                 .chain(m.questions.iter().flat_map(|q| &q.asked_if))
                 .chain(m.files.iter().flat_map(|f| &f.only_if))
+                .chain(m.fills.iter().flat_map(|f| &f.only_if))
                 .collect();
             for condition in conditions {
                 if self.catalog.get(&condition.key).is_none() {

@@ -94,10 +94,12 @@ pub fn expand(rendered: &str, fills: &BTreeMap<String, Vec<String>>) -> String {
             None => (line, ""),
         };
         let markers = markers(body);
-        let outside: String = strip_markers(body, &markers);
-        if markers.len() == 1 && outside.trim().is_empty() {
+        // A slot that ends its line takes the whole line: what stands before it
+        // (indentation, or a comment marker) starts each line of its fills.
+        let ends_line = markers.len() == 1 && body[markers[0].0.end..].trim().is_empty();
+        if ends_line {
             let (name, mode) = &markers[0].1;
-            let indent = &body[..body.len() - body.trim_start().len()];
+            let indent = &body[..markers[0].0.start];
             let mut texts: Vec<String> = fills.get(name).cloned().unwrap_or_default();
             if *mode == Mode::Sorted {
                 let mut lines: Vec<String> = texts
@@ -118,7 +120,10 @@ pub fn expand(rendered: &str, fills: &BTreeMap<String, Vec<String>>) -> String {
                 }
                 first = false;
                 for fill_line in text.strip_suffix('\n').unwrap_or(text.as_str()).split('\n') {
-                    if !fill_line.is_empty() {
+                    if fill_line.is_empty() {
+                        // No trailing whitespace on a blank line.
+                        out.push_str(indent.trim_end());
+                    } else {
                         out.push_str(indent);
                         out.push_str(fill_line);
                     }
@@ -188,17 +193,6 @@ fn markers(body: &str) -> Vec<Marker> {
         out.push((start..end + 1, (name.to_owned(), mode)));
         from = end + 1;
     }
-    out
-}
-
-fn strip_markers(body: &str, markers: &[Marker]) -> String {
-    let mut out = String::new();
-    let mut last = 0;
-    for (range, _) in markers {
-        out.push_str(&body[last..range.start]);
-        last = range.end;
-    }
-    out.push_str(&body[last..]);
     out
 }
 
@@ -287,6 +281,12 @@ mod tests {
     fn a_blank_line_ending_a_fill_is_kept() {
         let source = "{{slot \"x\"}}\nnext\n";
         assert_eq!(render(source, &[("x", &["a;\n\n"])]), "a;\n\nnext\n");
+    }
+
+    #[test]
+    fn a_slot_ending_a_commented_line_comments_every_fill_line() {
+        let source = "#   {{slot \"x\"}}\n";
+        assert_eq!(render(source, &[("x", &["a \\\nb"])]), "#   a \\\n#   b\n");
     }
 
     #[test]

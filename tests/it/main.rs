@@ -1,6 +1,7 @@
 //! stanchion's integration tests, in one binary.
 
 mod cli;
+mod contract;
 mod e2e;
 mod pairwise;
 mod pty;
