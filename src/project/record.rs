@@ -20,7 +20,6 @@ use toml_edit::{DocumentMut, InlineTable, Item, Table, value};
 
 use crate::answers::{Answers, Layer, Value};
 use crate::error::{Error, Result};
-use crate::regen::Recorded;
 use crate::template::Rendered;
 use crate::tree::Tree;
 
@@ -49,6 +48,15 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// A generated file as the record knows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recorded {
+    /// Owning component.
+    pub component: String,
+    /// SHA-256 of the contents as generated.
+    pub sha256: String,
 }
 
 /// `stanchion.toml`, parsed and validated, editable in place.

@@ -11,9 +11,9 @@
 use toml_edit::{DocumentMut, Item, Table};
 
 /// Marker opening the user's side of a conflict.
-pub const OURS_MARKER: &str = "<<<<<<< yours";
+pub(super) const OURS_MARKER: &str = "<<<<<<< yours";
 /// Marker closing the template's side of a conflict.
-pub const THEIRS_MARKER: &str = ">>>>>>> stanchion";
+pub(super) const THEIRS_MARKER: &str = ">>>>>>> stanchion";
 
 /// The outcome of merging one file.
 #[derive(Clone, Debug, PartialEq, Eq)]

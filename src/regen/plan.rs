@@ -9,17 +9,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::merge::{merge_manifest, merge_text};
+pub use crate::project::record::Recorded;
 use crate::project::sha256_hex;
 use crate::template::Rendered;
-
-/// A generated file as the record knows it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Recorded {
-    /// Owning component.
-    pub component: String,
-    /// SHA-256 of the contents as generated.
-    pub sha256: String,
-}
 
 /// The project before regeneration.
 #[derive(Clone, Debug, Default)]

@@ -47,14 +47,14 @@ struct Service {
 
 /// The PostgreSQL URL, as a superuser that may create databases: see the
 /// module documentation for where it comes from. Panics when there is none.
-pub fn postgres_url() -> String {
+pub(crate) fn postgres_url() -> String {
     static POSTGRES: OnceLock<Result<Service, String>> = OnceLock::new();
     resolve(&POSTGRES, "DATABASE_URL", postgres)
 }
 
 /// The Redis URL: see the module documentation for where it comes from.
 /// Panics when there is none.
-pub fn redis_url() -> String {
+pub(crate) fn redis_url() -> String {
     static REDIS: OnceLock<Result<Service, String>> = OnceLock::new();
     resolve(&REDIS, "REDIS_URL", redis)
 }

@@ -9,14 +9,14 @@ use stanchion::template::TemplateSet;
 use stanchion::tree::Tree;
 
 /// The `stanchion` binary, with colour off and a clean environment for answers.
-pub fn stanchion() -> assert_cmd::Command {
+pub(crate) fn stanchion() -> assert_cmd::Command {
     let mut cmd = assert_cmd::Command::cargo_bin("stanchion").expect("binary built");
     cmd.env("NO_COLOR", "1");
     cmd
 }
 
 /// Answers for `preset` with project `name`.
-pub fn preset_answers(preset: &str, name: &str) -> stanchion::Result<Answers> {
+pub(crate) fn preset_answers(preset: &str, name: &str) -> stanchion::Result<Answers> {
     let templates = TemplateSet::embedded()?;
     let layer = Layer {
         origin: "test".into(),
@@ -31,7 +31,7 @@ pub fn preset_answers(preset: &str, name: &str) -> stanchion::Result<Answers> {
 }
 
 /// Answers from explicit `key=value` pairs plus defaults.
-pub fn answers_from(pairs: &[(&str, Value)]) -> stanchion::Result<Answers> {
+pub(crate) fn answers_from(pairs: &[(&str, Value)]) -> stanchion::Result<Answers> {
     let layer = Layer {
         origin: "test".into(),
         explicit: true,
@@ -48,12 +48,12 @@ pub fn answers_from(pairs: &[(&str, Value)]) -> stanchion::Result<Answers> {
 }
 
 /// Renders the full project tree for `answers` from the embedded templates.
-pub fn render(answers: &Answers) -> stanchion::Result<Tree> {
+pub(crate) fn render(answers: &Answers) -> stanchion::Result<Tree> {
     stanchion::generate(&TemplateSet::embedded()?, answers)
 }
 
 /// Every file under `dir`, relative, sorted.
-pub fn list_files(dir: &Path) -> Vec<String> {
+pub(crate) fn list_files(dir: &Path) -> Vec<String> {
     let mut files: Vec<String> = walkdir::WalkDir::new(dir)
         .into_iter()
         .filter_map(Result::ok)
@@ -71,13 +71,13 @@ pub fn list_files(dir: &Path) -> Vec<String> {
 }
 
 /// The repository root.
-pub fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// The one target directory every generated project builds into, so their
 /// dependencies compile once.
-pub fn generated_target_dir() -> PathBuf {
+pub(crate) fn generated_target_dir() -> PathBuf {
     std::env::var_os("STANCHION_GENERATED_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo_root().join("target/generated"))
@@ -87,26 +87,26 @@ pub fn generated_target_dir() -> PathBuf {
 /// set, else the machine's own if it answers at 127.0.0.1:5432 (trust
 /// authentication, as `.ci/run` starts it), else a private one for this test
 /// process; see [`crate::services`].
-pub fn postgres_url() -> String {
+pub(crate) fn postgres_url() -> String {
     crate::services::postgres_url()
 }
 
 /// The Redis server the generated projects' tests use: `REDIS_URL` when set,
 /// else the machine's own if it answers at 127.0.0.1:6379, else a private one
 /// for this test process; see [`crate::services`].
-pub fn redis_url() -> String {
+pub(crate) fn redis_url() -> String {
     crate::services::redis_url()
 }
 
 /// Runs `cargo ARGS` in `project` with the shared target directory; panics with
 /// the output when it fails.
-pub fn cargo(project: &Path, args: &[&str]) -> Output {
+pub(crate) fn cargo(project: &Path, args: &[&str]) -> Output {
     cargo_with_env(project, args, &[])
 }
 
 /// [`cargo`] with extra environment variables, such as `DATABASE_URL` for a
 /// project's own tests.
-pub fn cargo_with_env(project: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
+pub(crate) fn cargo_with_env(project: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
     let output = Command::new(env!("CARGO"))
         .args(args)
         .envs(envs.iter().copied())
