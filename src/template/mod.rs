@@ -5,6 +5,7 @@
 //! for the pure rendering step.
 
 mod cargo;
+mod chunks;
 pub mod manifest;
 pub mod render;
 pub mod set;

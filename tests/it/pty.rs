@@ -604,3 +604,50 @@ fn colour_on_a_terminal_and_none_with_no_color() {
         "NO_COLOR turns colour off: {plain:?}"
     );
 }
+
+#[test]
+fn a_teams_component_is_asked_about_like_a_builtin_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let templates = copy_templates(tmp.path());
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/components/audit");
+    for entry in walkdir::WalkDir::new(&fixture) {
+        let entry = entry.unwrap();
+        let to = templates
+            .join("components/audit")
+            .join(entry.path().strip_prefix(&fixture).unwrap());
+        if entry.file_type().is_dir() {
+            fs::create_dir_all(&to).unwrap();
+        } else {
+            fs::copy(entry.path(), &to).unwrap();
+        }
+    }
+    let mut pty = Pty::spawn(
+        tmp.path(),
+        &[
+            "new",
+            "shop",
+            "--preset",
+            "minimal",
+            "--template-dir",
+            templates.to_str().unwrap(),
+        ],
+    );
+    pty.answer(&format!("Description [{DEFAULT_DESCRIPTION}]"), ENTER);
+    // The preset says nothing about it, so its question is asked.
+    pty.answer(
+        "Audit every request (x-audit headers, GET /audit/stats)? [y/N]",
+        "y",
+    );
+    pty.expect("Change any of these answers?");
+    pty.send(ENTER);
+    let status = pty.finish();
+    let transcript = pty.transcript.clone();
+    assert!(
+        matches!(status, WaitStatus::Exited(_, 0)),
+        "expected success, got {status:?}\n{transcript}"
+    );
+    assert!(transcript.contains("audit"), "{transcript}");
+    let toml = fs::read_to_string(tmp.path().join("shop/stanchion.toml")).unwrap();
+    assert!(toml.lines().any(|l| l.trim() == "audit = true"), "{toml}");
+    assert!(tmp.path().join("shop/src/audit.rs").is_file());
+}
