@@ -38,12 +38,11 @@ pub(crate) fn cut_points(source: &str) -> Vec<usize> {
         }
         let rest = &source[i..];
         let skip_to = |end: &str, from: usize| rest[from..].find(end).map(|e| from + e + end.len());
-        let consumed = if rest.starts_with("{{{{") {
+        let consumed = if let Some(raw) = rest.strip_prefix("{{{{") {
             // A raw block: nothing inside it is a tag.
-            let name_end = rest[4..].find("}}}}").map(|e| e + 4);
-            name_end.and_then(|n| {
-                let name = rest[4..n].trim();
-                skip_to(&format!("{{{{{{{{/{name}}}}}}}"), n + 4)
+            raw.find("}}}}").and_then(|n| {
+                let name = raw[..n].trim();
+                skip_to(&format!("{{{{{{{{/{name}}}}}}}"), n + 8)
             })
         } else if rest.starts_with("{{!--") {
             skip_to("--}}", 5)
