@@ -646,3 +646,66 @@ fn remove_refuses_a_component_another_one_needs() {
         .success();
     assert!(!project.join("deploy.yaml").exists());
 }
+
+#[test]
+fn a_dry_run_that_would_conflict_exits_3_and_json_names_actions_in_snake_case() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = tmp.path().join("project");
+    generate_v1(&project);
+    let case = fixtures().join("cases/same_lines_conflict");
+    overlay(&case.join("before"), &project);
+    let v2 = fixtures().join("templates/v2");
+    let before = fingerprint(&project);
+    in_project(&["regen", "--dry-run"], &v2, &project)
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("would leave merge conflicts"));
+    let out = in_project(&["regen", "--dry-run", "--json"], &v2, &project)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let actions: Vec<&str> = status["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["action"].as_str().unwrap())
+        .collect();
+    assert!(actions.contains(&"conflict"), "{actions:?}");
+    for action in &actions {
+        assert!(
+            action.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+            "{action}"
+        );
+    }
+    assert!(fingerprint(&project) == before, "a dry run writes nothing");
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let tmp = tempfile::tempdir().unwrap();
+    let project = tmp.path().join("project");
+    generate_v1(&project);
+    let v2 = fixtures().join("templates/v2");
+    // `stanchion diff | head -c 1`: the reader goes away after one byte.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stanchion"))
+        .args(["diff", "--template-dir"])
+        .arg(&v2)
+        .arg("--dir")
+        .arg(&project)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut byte = [0u8; 1];
+    stdout.read_exact(&mut byte).unwrap();
+    drop(stdout);
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("Broken pipe"), "{stderr}");
+    assert!(!stderr.contains("error"), "{stderr}");
+    assert!(output.status.success(), "{:?}: {stderr}", output.status);
+}

@@ -405,3 +405,119 @@ fn prometheus_alert_rules_are_valid_and_use_the_exported_series() {
     let tree = render_embedded(&without).unwrap();
     assert!(tree.get("deploy/prometheus/alerts.yml").is_none());
 }
+
+/// A template set with a base that declares a slot, and `component` (selected
+/// by `deploy` including it) with `manifest_tail` and `files`.
+fn slotted_set(root: &Path, component: &str, manifest_tail: &str, files: &[(&str, &str)]) {
+    template_dir(
+        root,
+        &[
+            ("base/component.toml", BASE_MANIFEST),
+            ("base/files/Cargo.toml.hbs", CARGO_HBS),
+            (
+                "base/files/src/lib.rs.hbs",
+                "//! {{project_name}}\n\n{{slot \"lib.mods\" sorted=true}}\n",
+            ),
+        ],
+    );
+    let manifest = format!(
+        "name = \"{component}\"\nsummary = \"s\"\nselected_if = {{ key = \"deploy\", contains = \"{component}\" }}\n\n[[choices]]\nquestion = \"deploy\"\nvalue = \"{component}\"\n\n{manifest_tail}"
+    );
+    let dir = format!("components/{component}");
+    template_dir(root, &[(&format!("{dir}/component.toml"), &manifest)]);
+    for (path, contents) in files {
+        template_dir(root, &[(&format!("{dir}/{path}"), contents)]);
+    }
+}
+
+#[test]
+fn a_fill_for_a_slot_no_file_declares_names_the_closest_slot() {
+    let tmp = tempfile::tempdir().unwrap();
+    slotted_set(
+        tmp.path(),
+        "extra",
+        "[[fills]]\nslot = \"lib.mod\"\ntext = \"pub mod extra;\"\n",
+        &[],
+    );
+    stanchion()
+        .args([
+            "new",
+            "shop",
+            "--yes",
+            "--set",
+            "deploy=extra",
+            "--show",
+            "src/lib.rs",
+        ])
+        .arg("--template-dir")
+        .arg(tmp.path())
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("fills slot `lib.mod`")
+                .and(predicate::str::contains("did you mean `lib.mods`?")),
+        );
+    // Spelled right, the fill lands in the slot.
+    slotted_set(
+        tmp.path(),
+        "extra",
+        "[[fills]]\nslot = \"lib.mods\"\ntext = \"pub mod extra;\"\n",
+        &[],
+    );
+    stanchion()
+        .args([
+            "new",
+            "shop",
+            "--yes",
+            "--set",
+            "deploy=extra",
+            "--show",
+            "src/lib.rs",
+        ])
+        .arg("--template-dir")
+        .arg(tmp.path())
+        .assert()
+        .success()
+        .stdout("//! shop\n\npub mod extra;\n");
+}
+
+#[test]
+fn a_variant_file_is_chosen_by_an_answer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tail = "[[questions]]\nkey = \"backend\"\nprompt = \"Backend\"\ntype = \"choice\"\ndefault = \"memory\"\nchoices = [{ value = \"memory\" }, { value = \"disk\" }]\n\n[[files]]\npath = \"variants/memory.rs\"\nif = { key = \"backend\", is = \"memory\" }\nto = \"src/store.rs\"\n\n[[files]]\npath = \"variants/disk.rs\"\nif = { key = \"backend\", is = \"disk\" }\nto = \"src/store.rs\"\n";
+    slotted_set(
+        tmp.path(),
+        "store",
+        tail,
+        &[
+            ("files/variants/memory.rs", "// in memory\n"),
+            ("files/variants/disk.rs", "// on disk\n"),
+        ],
+    );
+    for (backend, expected) in [("memory", "// in memory\n"), ("disk", "// on disk\n")] {
+        stanchion()
+            .args(["new", "shop", "--yes", "--set", "deploy=store"])
+            .args([
+                "--set",
+                &format!("backend={backend}"),
+                "--show",
+                "src/store.rs",
+            ])
+            .arg("--template-dir")
+            .arg(tmp.path())
+            .assert()
+            .success()
+            .stdout(expected);
+    }
+    // The other variant is not generated under its own name.
+    stanchion()
+        .args(["new", "shop", "--yes", "--set", "deploy=store", "--show"])
+        .arg("variants/disk.rs")
+        .arg("--template-dir")
+        .arg(tmp.path())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "would not have `variants/disk.rs`",
+        ));
+}
