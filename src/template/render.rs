@@ -136,12 +136,13 @@ pub fn render(set: &TemplateSet, answers: &Answers) -> Result<Rendered> {
     let names: Vec<&str> = selected.iter().map(|c| c.manifest.name.as_str()).collect();
     let mut context = context(set, answers, &selected);
     let hb = registry();
+    let manifest_context = handlebars::Context::from(context.clone());
     let manifests = selected
         .iter()
         .map(|component| {
             component
                 .manifest
-                .rendered(&hb, &context)
+                .rendered(&hb, &manifest_context)
                 .map_err(|message| Error::Render {
                     component: component.manifest.name.clone(),
                     path: "component.toml".into(),
@@ -359,6 +360,8 @@ fn render_all(
     context: &serde_json::Value,
     jobs: &[Job<'_>],
 ) -> Vec<Result<Vec<u8>>> {
+    // Serialized once here rather than by every `render_template` call.
+    let context = &handlebars::Context::from(context.clone());
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     // Largest first, each to the least loaded thread: parse time grows faster
     // than size, so balance matters more than order.
@@ -402,7 +405,11 @@ fn render_all(
 }
 
 /// Renders one template.
-fn render_one(hb: &Handlebars<'_>, context: &serde_json::Value, job: &Job<'_>) -> Result<Vec<u8>> {
+fn render_one(
+    hb: &Handlebars<'_>,
+    context: &handlebars::Context,
+    job: &Job<'_>,
+) -> Result<Vec<u8>> {
     let fail = |message: String| Error::Render {
         component: job.component.to_owned(),
         path: job.source_path.clone(),
@@ -410,28 +417,10 @@ fn render_one(hb: &Handlebars<'_>, context: &serde_json::Value, job: &Job<'_>) -
     };
     let source = std::str::from_utf8(job.bytes)
         .map_err(|_| fail("a `.hbs` template must be UTF-8".into()))?;
-    if !source.contains("{{") {
-        return Ok(source.as_bytes().to_vec());
-    }
     // Rendered piece by piece (see `chunks`): the same output, parsed faster.
-    let mut out = String::with_capacity(source.len() + source.len() / 4);
-    let mut start = 0;
-    let mut line = 0;
-    for end in chunks::cut_points(source).into_iter().chain([source.len()]) {
-        let piece = &source[start..end];
-        if piece.contains("{{") {
-            let rendered = hb
-                .render_template(piece, context)
-                .map_err(|e| fail(describe(&e, line)))?;
-            out.push_str(&rendered);
-        } else {
-            // Plain text renders as itself: no need to parse it.
-            out.push_str(piece);
-        }
-        line += piece.matches('\n').count();
-        start = end;
-    }
-    Ok(out.into_bytes())
+    chunks::render(hb, context, source)
+        .map(String::into_bytes)
+        .map_err(|(e, line)| fail(describe(&e, line)))
 }
 
 /// A one-line description of a handlebars error, with its line when known

@@ -142,14 +142,21 @@ impl Manifest {
     pub fn rendered(
         &self,
         hb: &handlebars::Handlebars<'_>,
-        context: &serde_json::Value,
+        context: &handlebars::Context,
     ) -> Result<Manifest, String> {
         let Some(template) = &self.template else {
             return Ok(self.clone());
         };
-        let text = hb
-            .render_template(template, context)
-            .map_err(|e| format!("cannot render `component.toml`: {e}"))?;
+        let text = super::chunks::render(hb, context, template).map_err(|(e, offset)| {
+            match e.line_no {
+                Some(line) => format!(
+                    "cannot render `component.toml`: line {}: {}",
+                    line + offset,
+                    e.reason()
+                ),
+                None => format!("cannot render `component.toml`: {}", e.reason()),
+            }
+        })?;
         let mut manifest = parse_toml(&self.name, &text)?;
         manifest.template = self.template.clone();
         Ok(manifest)
@@ -233,7 +240,9 @@ sqlx = { version = "0.9.0", features = ["runtime-tokio", {{#if (eq answers.datab
         let mut hb = handlebars::Handlebars::new();
         hb.set_strict_mode(true);
         hb.register_escape_fn(handlebars::no_escape);
-        let context = |db: &str| serde_json::json!({ "answers": { "database": db } });
+        let context = |db: &str| {
+            handlebars::Context::from(serde_json::json!({ "answers": { "database": db } }))
+        };
         let postgres = manifest.rendered(&hb, &context("postgres")).unwrap();
         assert_eq!(features(&postgres), ["runtime-tokio", "postgres"]);
         let sqlite = manifest.rendered(&hb, &context("sqlite")).unwrap();
@@ -251,7 +260,10 @@ sqlx = { version = "0.9.0", features = ["runtime-tokio", {{#if (eq answers.datab
         let mut hb = handlebars::Handlebars::new();
         hb.set_strict_mode(true);
         let err = manifest
-            .rendered(&hb, &serde_json::json!({ "answers": {} }))
+            .rendered(
+                &hb,
+                &handlebars::Context::from(serde_json::json!({ "answers": {} })),
+            )
             .unwrap_err();
         assert!(err.contains("cannot render `component.toml`"), "{err}");
     }

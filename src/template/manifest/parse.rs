@@ -161,8 +161,18 @@ struct RawFileRule {
 }
 
 pub(super) fn parse_toml(dir_name: &str, text: &str) -> Result<Manifest, String> {
-    let raw: RawManifest = toml_edit::de::from_str(text)
-        .map_err(|e| format!("invalid `component.toml`: {}", e.to_string().trim_end()))?;
+    let invalid = |e: &dyn std::fmt::Display| {
+        format!("invalid `component.toml`: {}", e.to_string().trim_end())
+    };
+    // Parsed once, for the typed fields and the dependency tables alike; only
+    // an error is worth a second parse, which locates it in the text.
+    let doc: toml_edit::DocumentMut = text.parse().map_err(|e| invalid(&e))?;
+    let raw: RawManifest = toml_edit::de::from_document(doc.clone()).map_err(|e| {
+        match toml_edit::de::from_str::<RawManifest>(text) {
+            Err(located) => invalid(&located),
+            Ok(_) => invalid(&e),
+        }
+    })?;
     if raw.name != dir_name {
         return Err(format!(
             "`component.toml` names `{}` but the folder is `{dir_name}`",
@@ -249,9 +259,6 @@ pub(super) fn parse_toml(dir_name: &str, text: &str) -> Result<Manifest, String>
             })
         })
         .collect::<Result<Vec<_>, String>>()?;
-    let doc: toml_edit::DocumentMut = text
-        .parse()
-        .map_err(|e: toml_edit::TomlError| format!("invalid `component.toml`: {e}"))?;
     let (dependencies, dev_dependencies) = (
         table_of(&doc, "dependencies")?,
         table_of(&doc, "dev-dependencies")?,
