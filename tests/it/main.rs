@@ -3,6 +3,7 @@
 mod cli;
 mod contract;
 mod e2e;
+mod modules;
 mod pairwise;
 mod pty;
 mod regen;

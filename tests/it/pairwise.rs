@@ -365,6 +365,16 @@ fn run_and_probe(n: usize, dir: &std::path::Path, pairs: &[(String, Value)]) {
 }
 
 #[test]
+fn no_pairwise_combination_forms_an_import_cycle() {
+    let dims = available(dimensions());
+    for (n, row) in covering_rows(&dims).iter().enumerate() {
+        let pairs = answer_pairs(&dims, row);
+        let tree = renders(&pairs).unwrap();
+        crate::modules::assert_no_import_cycle(&format!("combination {n}: {pairs:?}"), &tree);
+    }
+}
+
+#[test]
 fn every_pairwise_combination_of_available_answers_compiles_and_serves() {
     let dims = available(dimensions());
     assert!(!dims.is_empty(), "at least the deploy files vary");

@@ -16,7 +16,7 @@ use crate::e2e::{agent, check_base_contract, start, stop};
 use crate::support::{cargo, generated_target_dir, repo_root, stanchion};
 
 /// stanchion's templates plus the fixture component, in `root/templates`.
-fn team_templates(root: &Path) -> PathBuf {
+pub(crate) fn team_templates(root: &Path) -> PathBuf {
     let dst = root.join("templates");
     let copy = |src: &Path, dst: &Path| {
         for entry in walkdir::WalkDir::new(src) {

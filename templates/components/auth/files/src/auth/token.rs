@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -36,7 +36,6 @@ use uuid::Uuid;
 
 use super::AuthConfig;
 use crate::error::Problem;
-use crate::state::AppState;
 
 /// Shortest `JWT_SECRET` accepted: 32 bytes, the output size of HS256's SHA-256.
 pub const MIN_SECRET_BYTES: usize = 32;
@@ -335,10 +334,14 @@ pub struct AuthUser {
     pub id: Uuid,
 }
 
-impl FromRequestParts<AppState> for AuthUser {
+impl<S> FromRequestParts<S> for AuthUser
+where
+    S: Send + Sync,
+    Tokens: FromRef<S>,
+{
     type Rejection = AuthError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AuthError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AuthError> {
         let value = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -350,7 +353,7 @@ impl FromRequestParts<AppState> for AuthUser {
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
             .map(|(_, token)| token.trim())
             .ok_or(AuthError::Missing)?;
-        let claims = state.tokens.verify(token, TokenKind::Access)?;
+        let claims = Tokens::from_ref(state).verify(token, TokenKind::Access)?;
         Ok(Self { id: claims.sub })
     }
 }
