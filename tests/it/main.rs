@@ -3,6 +3,7 @@
 mod cli;
 mod contract;
 mod e2e;
+mod moves;
 mod pairwise;
 mod pty;
 mod regen;
