@@ -185,6 +185,12 @@ pub enum Error {
     )]
     UnresolvedConflicts { paths: Vec<String> },
 
+    /// A file moved to a path where a file the record does not know already is.
+    #[error(
+        "cannot move `{from}` to `{to}`: the templates now generate it at `{to}`, where a file of yours already is\n\nhelp: nothing was written; rename your `{to}` (or merge it into `{from}` and delete it), then run the command again: your edits of `{from}` will follow it to `{to}`"
+    )]
+    MoveBlocked { from: String, to: String },
+
     /// A run left conflict markers in files (exit code 3).
     #[error(
         "merge conflicts in {} file(s): {}\n\nhelp: your version is between `<<<<<<< yours` and `=======`, the template's between `=======` and `>>>>>>> stanchion`; resolve them, then run `stanchion regen --check`",

@@ -13,15 +13,14 @@ pub(super) fn lines(err: &mut impl Write, outcome: &Outcome, applied: bool) {
             continue;
         }
         let note = change.action.note();
+        let path = match &change.moved_from {
+            Some(moved) => format!("{} -> {}", moved.path, change.path),
+            None => change.path.clone(),
+        };
         let _ = if note.is_empty() {
-            writeln!(err, "  {:<10} {}", change.action.label(), change.path)
+            writeln!(err, "  {:<10} {path}", change.action.label())
         } else {
-            writeln!(
-                err,
-                "  {:<10} {} ({note})",
-                change.action.label(),
-                change.path
-            )
+            writeln!(err, "  {:<10} {path} ({note})", change.action.label())
         };
     }
     let verb = if applied { "" } else { " would be" };
@@ -43,12 +42,16 @@ pub(super) fn json(out: &mut impl Write, outcome: &Outcome, applied: bool) -> Re
         .changes
         .iter()
         .map(|c| {
-            serde_json::json!({
+            let mut file = serde_json::json!({
                 "path": c.path,
                 "component": c.component,
                 "action": c.action.name(),
                 "changes_file": c.writes(),
-            })
+            });
+            if let Some(moved) = &c.moved_from {
+                file["moved_from"] = moved.path.clone().into();
+            }
+            file
         })
         .collect();
     let status = serde_json::json!({
@@ -60,19 +63,23 @@ pub(super) fn json(out: &mut impl Write, outcome: &Outcome, applied: bool) -> Re
     writeln!(out, "{status:#}").map_err(|e| Error::io("write", "<stdout>", e))
 }
 
-/// Writes unified diffs of what would change to `out`.
+/// Writes unified diffs of what would change to `out`; a moved file's diff
+/// runs from its old path (or from the new one, if the user moved it by hand).
 pub(super) fn diff(out: &mut impl Write, outcome: &Outcome) -> Result<()> {
     for change in outcome.plan.file_changes() {
-        let text = |b: &Option<Vec<u8>>| {
-            b.as_deref()
-                .map(|b| String::from_utf8_lossy(b).into_owned())
+        let text = |b: Option<&Vec<u8>>| {
+            b.map(|b| String::from_utf8_lossy(b).into_owned())
                 .unwrap_or_default()
         };
-        let (before, after) = (text(&change.before), text(&change.after));
+        let (original, old) = match &change.moved_from {
+            Some(moved) if change.before.is_none() => (&moved.path, moved.before.as_ref()),
+            _ => (&change.path, change.before.as_ref()),
+        };
+        let (before, after) = (text(old), text(change.after.as_ref()));
         let mut options = diffy::DiffOptions::new();
         options
-            .set_original_filename(if change.before.is_some() {
-                format!("a/{}", change.path)
+            .set_original_filename(if old.is_some() {
+                format!("a/{original}")
             } else {
                 "/dev/null".into()
             })

@@ -6,16 +6,18 @@
 //! [`plan`]s file by file against the record and the user's files — replace what
 //! the user never touched, keep what only the user changed, three-way merge what
 //! both changed. Only then does anything touch the disk, all files in one step;
-//! a `--dry-run`, `diff` or `--check` stops before that.
+//! a `--dry-run`, `diff` or `--check` stops before that. Files the templates
+//! now generate under another path carry the user's edits along ([`moves`]).
 
 mod merge;
+mod moves;
 mod plan;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 pub use merge::{Merged, has_conflict_markers, merge_manifest, merge_text};
-pub use plan::{Action, FileChange, Plan, Recorded, Snapshot, plan};
+pub use plan::{Action, FileChange, MovedFrom, Plan, Recorded, Snapshot, plan, plan_with_moves};
 
 use crate::answers::{self, Answers, Fallback, Kind, Layer, Prompter, Test, Value};
 use crate::error::{Error, Result, closest};
@@ -121,26 +123,44 @@ pub fn prepare(
         .chain(rendered.files.keys().map(String::as_str))
         .collect();
     let snapshot = project.snapshot(paths)?;
-    let plan = plan::plan(&snapshot, &rendered, scope, restore);
+    let declared = templates
+        .components
+        .iter()
+        .filter(|(_, c)| !c.manifest.moved.is_empty())
+        .map(|(name, c)| (name.clone(), c.manifest.moved.clone()))
+        .collect();
+    let plan = plan::plan_with_moves(&snapshot, &rendered, &declared, scope, restore);
 
+    let marked_text = |b: &Option<Vec<u8>>| {
+        b.as_deref()
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .is_some_and(has_conflict_markers)
+    };
     let marked: Vec<String> = plan
         .changes
         .iter()
-        .filter(|c| {
-            c.before
-                .as_deref()
-                .and_then(|b| std::str::from_utf8(b).ok())
-                .is_some_and(has_conflict_markers)
+        .flat_map(|c| {
+            let old = c.moved_from.as_ref().filter(|m| marked_text(&m.before));
+            let here = marked_text(&c.before).then(|| c.path.clone());
+            here.into_iter().chain(old.map(|m| m.path.clone()))
         })
-        .map(|c| c.path.clone())
         .collect();
     if !marked.is_empty() {
         return Err(Error::UnresolvedConflicts { paths: marked });
+    }
+    if let Some(blocked) = plan.blocked_moves.first() {
+        return Err(Error::MoveBlocked {
+            from: blocked.from.clone(),
+            to: blocked.to.clone(),
+        });
     }
 
     let mut record = project.record.clone();
     record.set_answers(&answers);
     for change in &plan.changes {
+        if let Some(moved) = &change.moved_from {
+            record.remove_file(&moved.path);
+        }
         match &change.base_after {
             Some(base) => record.set_file(&change.path, &change.component, &sha256_hex(base)),
             None => record.remove_file(&change.path),
@@ -164,10 +184,18 @@ pub fn apply(project: &Project, outcome: &Outcome) -> Result<()> {
     let mut writes = Tree::new();
     let mut deletes = Vec::new();
     for change in &outcome.plan.changes {
-        if change.writes() {
+        if change.before != change.after {
             match &change.after {
                 Some(after) => writes.insert(change.path.clone(), after.clone()),
                 None => deletes.push(change.path.clone()),
+            }
+        }
+        if let Some(moved) = &change.moved_from {
+            if moved.before.is_some() {
+                deletes.push(moved.path.clone());
+            }
+            if outcome.base_before.contains_key(&moved.path) {
+                deletes.push(format!("{BASE_DIR}/{}", moved.path));
             }
         }
         let base_path = format!("{BASE_DIR}/{}", change.path);

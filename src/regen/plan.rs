@@ -4,14 +4,17 @@
 //! files) and the newly rendered output; the result says, for each file, what
 //! happens and what its contents and base copy become. Nothing is written here,
 //! so `diff`, `regen --dry-run`, `regen --check` and the property tests all see
-//! exactly what `regen` would do.
+//! exactly what `regen` would do. A file a component declares moved
+//! (`[[moved]]`) is one decision for its new path, made in [`super::moves`].
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::merge::{merge_manifest, merge_text};
+use super::moves;
 pub use crate::project::record::Recorded;
 use crate::project::sha256_hex;
 use crate::template::Rendered;
+use crate::template::manifest::Move;
 
 /// The project before regeneration.
 #[derive(Clone, Debug, Default)]
@@ -47,6 +50,12 @@ pub enum Action {
     Remove,
     /// No longer generated but edited: kept, and no longer tracked.
     KeepOrphan,
+    /// Generated under a new path now, unedited: the old file is removed and
+    /// the new one written.
+    Move,
+    /// Generated under a new path now, edited: the user's edits are merged into
+    /// the new output, written at the new path; the old file is removed.
+    MoveMerge,
 }
 
 impl Action {
@@ -63,6 +72,7 @@ impl Action {
             Action::Restore => "restored",
             Action::Remove => "removed",
             Action::KeepOrphan => "kept",
+            Action::Move | Action::MoveMerge => "moved",
         }
     }
 
@@ -79,6 +89,8 @@ impl Action {
             Action::Restore => "restore",
             Action::Remove => "remove",
             Action::KeepOrphan => "keep_orphan",
+            Action::Move => "move",
+            Action::MoveMerge => "move_merge",
         }
     }
 
@@ -90,6 +102,7 @@ impl Action {
             Action::KeepEdited => "your edits; the template did not change",
             Action::KeepDeleted => "you deleted it; `--restore` brings it back",
             Action::KeepOrphan => "no longer generated, but you edited it; now yours",
+            Action::MoveMerge => "your edits carried over",
             _ => "",
         }
     }
@@ -110,20 +123,35 @@ pub struct FileChange {
     pub after: Option<Vec<u8>>,
     /// The base copy after the run; absent: the file leaves the record.
     pub base_after: Option<Vec<u8>>,
+    /// The old path of a file that moved: it leaves the disk (if still there),
+    /// the record and the base copies.
+    pub moved_from: Option<MovedFrom>,
+}
+
+/// Where a moved file was.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MovedFrom {
+    /// The old path, as recorded.
+    pub path: String,
+    /// The user's file there now (absent: deleted).
+    pub before: Option<Vec<u8>>,
 }
 
 impl FileChange {
-    /// Whether the file on disk changes.
+    /// Whether a file on disk changes.
     pub fn writes(&self) -> bool {
-        self.before != self.after
+        self.before != self.after || self.moved_from.as_ref().is_some_and(|m| m.before.is_some())
     }
 }
 
 /// The decisions for every file in scope, in path order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Plan {
-    /// One entry per file in scope.
+    /// One entry per file in scope (a moved file is one, at its new path).
     pub changes: Vec<FileChange>,
+    /// Moves that cannot be made because a file the record does not know is
+    /// already at the new path; `regen` refuses to run rather than lose it.
+    pub blocked_moves: Vec<Move>,
 }
 
 impl Plan {
@@ -138,13 +166,32 @@ impl Plan {
     }
 }
 
-/// Plans the regeneration of every file owned by a component in `scope`.
+/// Plans the regeneration of every file owned by a component in `scope`, for
+/// templates that declare no moves.
 pub fn plan(
     snapshot: &Snapshot,
     rendered: &Rendered,
     scope: &dyn Fn(&str) -> bool,
     restore: bool,
 ) -> Plan {
+    plan_with_moves(snapshot, rendered, &BTreeMap::new(), scope, restore)
+}
+
+/// Plans the regeneration of every file owned by a component in `scope`;
+/// `declared` holds each component's `[[moved]]` declarations.
+pub fn plan_with_moves(
+    snapshot: &Snapshot,
+    rendered: &Rendered,
+    declared: &BTreeMap<String, Vec<Move>>,
+    scope: &dyn Fn(&str) -> bool,
+    restore: bool,
+) -> Plan {
+    let found = moves::resolve(snapshot, rendered, declared, scope);
+    let moved: BTreeSet<&str> = found
+        .apply
+        .iter()
+        .flat_map(|m| [m.from.as_str(), m.to.as_str()])
+        .collect();
     let mut paths = BTreeSet::new();
     for (path, rec) in &snapshot.recorded {
         if scope(&rec.component) {
@@ -156,11 +203,41 @@ pub fn plan(
             paths.insert(path.as_str());
         }
     }
-    let changes = paths
+    let mut changes: Vec<FileChange> = paths
         .into_iter()
+        .filter(|path| !moved.contains(path))
         .map(|path| decide(snapshot, rendered, path, restore))
+        .chain(
+            found
+                .apply
+                .iter()
+                .map(|m| moves::decide(snapshot, rendered, m, restore)),
+        )
         .collect();
-    Plan { changes }
+    changes.sort_by(|a, b| a.path.cmp(&b.path));
+    Plan {
+        changes,
+        blocked_moves: found.blocked,
+    }
+}
+
+/// Merges the user's `current` and the template's `new` output of `path`
+/// against `base`; the result and whether it conflicts. A file that is not
+/// text cannot be merged: the user's is kept, as a conflict.
+pub(super) fn merge_file(path: &str, base: &[u8], current: &[u8], new: &[u8]) -> (Vec<u8>, bool) {
+    let (Ok(b), Ok(c), Ok(n)) = (
+        std::str::from_utf8(base),
+        std::str::from_utf8(current),
+        std::str::from_utf8(new),
+    ) else {
+        return (current.to_vec(), true);
+    };
+    let result = if path == "Cargo.toml" || path.ends_with("/Cargo.toml") {
+        merge_manifest(b, c, n)
+    } else {
+        merge_text(b, c, n)
+    };
+    (result.text.into_bytes(), result.conflicted)
 }
 
 fn decide(snapshot: &Snapshot, rendered: &Rendered, path: &str, restore: bool) -> FileChange {
@@ -179,27 +256,16 @@ fn decide(snapshot: &Snapshot, rendered: &Rendered, path: &str, restore: bool) -
         before: current.cloned(),
         after: after.cloned(),
         base_after: base_after.cloned(),
+        moved_from: None,
     };
     let merged = |action_if_clean, base: &[u8], current: &Vec<u8>, new: &Vec<u8>| {
-        let (Ok(b), Ok(c), Ok(n)) = (
-            std::str::from_utf8(base),
-            std::str::from_utf8(current),
-            std::str::from_utf8(new),
-        ) else {
-            // Not text: keep the user's file and report it.
-            return change(Action::Conflict, Some(current), Some(new));
-        };
-        let result = if path == "Cargo.toml" || path.ends_with("/Cargo.toml") {
-            merge_manifest(b, c, n)
-        } else {
-            merge_text(b, c, n)
-        };
-        let action = if result.conflicted {
+        let (text, conflicted) = merge_file(path, base, current, new);
+        let action = if conflicted {
             Action::Conflict
         } else {
             action_if_clean
         };
-        change(action, Some(&result.text.into_bytes()), Some(new))
+        change(action, Some(&text), Some(new))
     };
 
     match (recorded, new.map(|n| &n.contents)) {

@@ -4,6 +4,7 @@ mod cli;
 mod contract;
 mod e2e;
 mod modules;
+mod moves;
 mod pairwise;
 mod pty;
 mod regen;

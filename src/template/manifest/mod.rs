@@ -5,8 +5,9 @@
 //! selects it), the questions it asks, the
 //! options it adds to another component's question (`[[choices]]`), the
 //! environment variables its code reads (`[[env]]`), the slots of other files it
-//! fills (`[[fills]]`), files that exist only under a condition (`[[files]]`) and
-//! the crates it adds to the generated `Cargo.toml`. Nothing in stanchion's Rust
+//! fills (`[[fills]]`), files that exist only under a condition (`[[files]]`),
+//! files it generated under another path before (`[[moved]]`) and the crates it
+//! adds to the generated `Cargo.toml`. Nothing in stanchion's Rust
 //! code names a component: everything a component does is said here.
 //!
 //! A manifest that contains `{{` is itself a handlebars template, so what it
@@ -47,6 +48,9 @@ pub struct Manifest {
     /// Files of its `files/` tree generated only under a condition, or under
     /// another path.
     pub files: Vec<FileRule>,
+    /// Output paths it generated under another path in earlier versions, so
+    /// that `regen` carries the user's edits to the new path.
+    pub moved: Vec<Move>,
     /// Text for the "next steps" after `new` when the project needs services
     /// (`{services}` and `{vars}` are replaced), e.g. a compose command.
     pub services_command: Option<String>,
@@ -125,6 +129,16 @@ pub struct FileRule {
     pub to: Option<String>,
 }
 
+/// A file the component used to generate at `from` and now generates at `to`
+/// (output paths, as recorded in `stanchion.toml`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Move {
+    /// The old output path.
+    pub from: String,
+    /// The new output path.
+    pub to: String,
+}
+
 impl Manifest {
     /// Whether `answers` select this component.
     pub fn is_selected(&self, answers: &crate::answers::Partial) -> bool {
@@ -163,6 +177,7 @@ impl Manifest {
     }
 }
 
+mod moved;
 mod parse;
 
 use parse::parse_toml;

@@ -28,6 +28,8 @@ struct RawManifest {
     #[serde(default)]
     files: Vec<RawFileRule>,
     #[serde(default)]
+    moved: Vec<super::moved::RawMove>,
+    #[serde(default)]
     services_command: Option<String>,
     // Read with their comments by `table_of`; named here so that they are known.
     #[serde(default, rename = "dependencies")]
@@ -275,6 +277,7 @@ pub(super) fn parse_toml(dir_name: &str, text: &str) -> Result<Manifest, String>
         env,
         fills,
         files,
+        moved: super::moved::moves(raw.moved)?,
         services_command: raw.services_command,
         dependencies,
         dev_dependencies,
