@@ -849,4 +849,60 @@ fn check_openapi(service: &Service) {
     assert_eq!(docs.status(), 200);
     let page = docs.body_mut().read_to_string().unwrap();
     assert!(page.contains("<script"), "{page}");
+    let paths: Vec<&str> = document["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    check_docs_in_a_browser(service, &paths);
+}
+
+/// Opens `/docs` in headless Chromium with every host but 127.0.0.1 unreachable,
+/// lets its scripts run, and checks that the rendered page lists an operation
+/// for each of `paths` and that the page's `Content-Security-Policy` blocked
+/// nothing: the page works with no network and loads nothing from elsewhere.
+fn check_docs_in_a_browser(service: &Service, paths: &[&str]) {
+    let browser = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .expect("headless Chromium renders /docs: install Debian's `chromium` package");
+    let profile = tempfile::tempdir().unwrap();
+    let output = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+            "--virtual-time-budget=15000",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("{}/docs/", service.base))
+        .output()
+        .expect("chromium runs");
+    let dom = String::from_utf8_lossy(&output.stdout);
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{log}");
+    for path in paths {
+        assert!(
+            dom.contains(&format!(
+                r#"class="opblock-summary-path" data-path="{path}""#
+            )),
+            "`{path}` is not listed on the rendered /docs page:\n{dom}\n{log}"
+        );
+    }
+    assert!(
+        !log.contains("Content Security Policy"),
+        "the page broke its own Content-Security-Policy:\n{log}"
+    );
 }
