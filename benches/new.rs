@@ -5,7 +5,8 @@
 //! process start-up and nothing else, so the ratio shows what generation itself
 //! adds. The floor is `cp -r` of the same output, a process too. In-process
 //! figures (render + write, no process) are printed too. Goal: `new` at most 3x
-//! `cp -r`. Prints figures; asserts nothing about time.
+//! `cp -r`. Also printed: how long loading the embedded template set takes (every
+//! `new` process pays it). Prints figures; asserts nothing about time.
 //!
 //! The `new` and `cp -r` runs are interleaved (alternating which goes first),
 //! both into fresh directories in the same temporary directory, and both are
@@ -58,6 +59,13 @@ fn main() {
     println!(
         "baseline `stanchion --version`: median {:.2} ms over {RUNS} runs",
         ms(baseline)
+    );
+    let load = time(RUNS, |_| {
+        TemplateSet::embedded().expect("embedded templates");
+    });
+    println!(
+        "loading the embedded template set: median {:.2} ms",
+        ms(load)
     );
     println!(
         "{:<8} {:>10} {:>13} {:>12} {:>10} {:>16}",
