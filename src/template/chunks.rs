@@ -73,15 +73,34 @@ fn split<'a>(source: &'a str, cuts: &[usize]) -> Vec<Piece<'a>> {
     out
 }
 
+/// The data templates are rendered with, and whether [`punch`]'s holes can be
+/// told apart from it. Built once per render: the check reads every value.
+pub(crate) struct Context {
+    data: handlebars::Context,
+    holes: bool,
+}
+
+impl Context {
+    /// The context for `data`.
+    pub(crate) fn new(data: serde_json::Value) -> Self {
+        // Holes are told apart from the text only if no value can contain one.
+        let holes = !holds_hole(&data);
+        Self {
+            data: handlebars::Context::from(data),
+            holes,
+        }
+    }
+}
+
 /// Renders `source` piece by piece with `context`: the output of rendering it
 /// whole, parsed faster. An error comes with the number of lines before the
 /// piece it happened in, to add to its line number.
 pub(crate) fn render(
     hb: &handlebars::Handlebars<'_>,
-    context: &handlebars::Context,
+    context: &Context,
     source: &str,
 ) -> Result<String, (handlebars::RenderError, usize)> {
-    render_with(hb, context, source, true)
+    render_with(hb, &context.data, source, context.holes)
 }
 
 /// [`render`], with or without holes (see [`punch`]).
@@ -95,8 +114,7 @@ fn render_with(
         return Ok(source.to_owned());
     }
     let scan = scan(source);
-    // Holes are told apart from the text only if no value can contain one.
-    let tags = scan.tags.filter(|_| holes && !holds_hole(context.data()));
+    let tags = scan.tags.filter(|_| holes);
     let mut out = String::with_capacity(source.len() + source.len() / 4);
     let (mut line, mut offset) = (0, 0);
     for piece in split(source, &scan.cuts) {
@@ -402,7 +420,7 @@ mod tests {
             let context = handlebars::Context::from(data);
             for (path, bytes) in templates {
                 let source = std::str::from_utf8(bytes).unwrap();
-                let with = render_with(&hb, &context, source, true);
+                let with = render_with(&hb, &context, source, !holds_hole(context.data()));
                 let without = render_with(&hb, &context, source, false);
                 match (with, without) {
                     (Ok(a), Ok(b)) => assert!(a == b, "{path}: holes change the output"),

@@ -136,7 +136,7 @@ pub fn render(set: &TemplateSet, answers: &Answers) -> Result<Rendered> {
     let names: Vec<&str> = selected.iter().map(|c| c.manifest.name.as_str()).collect();
     let mut context = context(set, answers, &selected);
     let hb = registry();
-    let manifest_context = handlebars::Context::from(context.clone());
+    let manifest_context = chunks::Context::new(context.clone());
     let manifests = selected
         .iter()
         .map(|component| {
@@ -361,7 +361,7 @@ fn render_all(
     jobs: &[Job<'_>],
 ) -> Vec<Result<Vec<u8>>> {
     // Serialized once here rather than by every `render_template` call.
-    let context = &handlebars::Context::from(context.clone());
+    let context = &chunks::Context::new(context.clone());
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     // Largest first, each to the least loaded thread: parse time grows faster
     // than size, so balance matters more than order.
@@ -405,11 +405,7 @@ fn render_all(
 }
 
 /// Renders one template.
-fn render_one(
-    hb: &Handlebars<'_>,
-    context: &handlebars::Context,
-    job: &Job<'_>,
-) -> Result<Vec<u8>> {
+fn render_one(hb: &Handlebars<'_>, context: &chunks::Context, job: &Job<'_>) -> Result<Vec<u8>> {
     let fail = |message: String| Error::Render {
         component: job.component.to_owned(),
         path: job.source_path.clone(),

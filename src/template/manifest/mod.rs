@@ -153,10 +153,10 @@ impl Manifest {
 
     /// The manifest as it applies to a project whose template variables are
     /// `context`: itself, or for a templated manifest, its strict rendering.
-    pub fn rendered(
+    pub(crate) fn rendered(
         &self,
         hb: &handlebars::Handlebars<'_>,
-        context: &handlebars::Context,
+        context: &super::chunks::Context,
     ) -> Result<Manifest, String> {
         let Some(template) = &self.template else {
             return Ok(self.clone());
@@ -194,9 +194,9 @@ pub fn parse_manifest(dir_name: &str, bytes: &[u8]) -> Result<Manifest, String> 
     // again from the strict render of each project.
     let mut hb = handlebars::Handlebars::new();
     hb.register_escape_fn(handlebars::no_escape);
-    let neutral = hb
-        .render_template(text, &serde_json::json!({}))
-        .map_err(|e| format!("`component.toml` is not a valid template: {e}"))?;
+    let empty = super::chunks::Context::new(serde_json::json!({}));
+    let neutral = super::chunks::render(&hb, &empty, text)
+        .map_err(|(e, _)| format!("`component.toml` is not a valid template: {e}"))?;
     let mut manifest = parse_toml(dir_name, &neutral)?;
     manifest.template = Some(text.to_owned());
     Ok(manifest)
@@ -256,7 +256,9 @@ sqlx = { version = "0.9.0", features = ["runtime-tokio", {{#if (eq answers.datab
         hb.set_strict_mode(true);
         hb.register_escape_fn(handlebars::no_escape);
         let context = |db: &str| {
-            handlebars::Context::from(serde_json::json!({ "answers": { "database": db } }))
+            crate::template::chunks::Context::new(
+                serde_json::json!({ "answers": { "database": db } }),
+            )
         };
         let postgres = manifest.rendered(&hb, &context("postgres")).unwrap();
         assert_eq!(features(&postgres), ["runtime-tokio", "postgres"]);
@@ -277,7 +279,7 @@ sqlx = { version = "0.9.0", features = ["runtime-tokio", {{#if (eq answers.datab
         let err = manifest
             .rendered(
                 &hb,
-                &handlebars::Context::from(serde_json::json!({ "answers": {} })),
+                &crate::template::chunks::Context::new(serde_json::json!({ "answers": {} })),
             )
             .unwrap_err();
         assert!(err.contains("cannot render `component.toml`"), "{err}");
