@@ -444,15 +444,19 @@ fn sqlite_project_builds_passes_its_tests_and_serves_products_from_a_file() {
     build_test_and_run(&case, check_products);
 }
 
-/// Registers, logs in, reads the account and refreshes over HTTP; checks that
-/// product writes need a token. Returns an access token.
+/// Registers, logs in, reads the account from its token and refreshes over
+/// HTTP; checks that a refresh token works once (a replay revokes its family),
+/// that logout revokes, that `/.well-known/jwks.json` has nothing to publish
+/// with a secret, and that product writes need a token with the `admin` role.
+/// The account is [`E2E_ADMIN_EMAIL`], which the binary must list in
+/// `AUTH_ADMIN_EMAILS`. Returns its access token.
 pub(crate) fn check_auth(service: &Service) -> String {
     let url = |path: &str| format!("{}{path}", service.base);
     let credentials =
         serde_json::json!({ "email": " E2E@Example.com", "password": "e2e password 1" });
     let (status, _, account) = call("POST", &url("/auth/register"), Some(credentials.clone()));
     assert_eq!(status, 201, "{account}");
-    assert_eq!(account["email"], "e2e@example.com");
+    assert_eq!(account["email"], E2E_ADMIN_EMAIL);
     let (status, _, taken) = call("POST", &url("/auth/register"), Some(credentials.clone()));
     assert_eq!(status, 409, "{taken}");
 
@@ -462,13 +466,21 @@ pub(crate) fn check_auth(service: &Service) -> String {
     assert_eq!(pair["expires_in"], 900);
     let access = pair["access_token"].as_str().unwrap().to_owned();
     let (status, _, me) = call_as("GET", &url("/auth/me"), None, Some(&access));
-    assert_eq!((status, &me), (200, &account));
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(
+        me,
+        serde_json::json!({ "id": account["id"], "email": E2E_ADMIN_EMAIL, "roles": ["admin"] })
+    );
     let (status, headers, _) = call("GET", &url("/auth/me"), None);
     assert_eq!(status, 401);
     assert_eq!(headers["www-authenticate"], "Bearer");
 
-    let body = serde_json::json!({ "refresh_token": pair["refresh_token"] });
-    let (status, _, renewed) = call("POST", &url("/auth/refresh"), Some(body));
+    // Single-use refresh tokens: the second use revokes the whole family.
+    let refresh = |pair: &serde_json::Value| {
+        let body = serde_json::json!({ "refresh_token": pair["refresh_token"] });
+        call("POST", &url("/auth/refresh"), Some(body))
+    };
+    let (status, _, renewed) = refresh(&pair);
     assert_eq!(status, 200, "{renewed}");
     let (status, _, _) = call_as(
         "GET",
@@ -477,8 +489,37 @@ pub(crate) fn check_auth(service: &Service) -> String {
         renewed["access_token"].as_str(),
     );
     assert_eq!(status, 200);
+    let (status, _, replayed) = refresh(&pair);
+    assert_eq!(status, 401, "a replayed refresh token: {replayed}");
+    let (status, _, revoked) = refresh(&renewed);
+    assert_eq!(status, 401, "its family is revoked: {revoked}");
 
-    let product = serde_json::json!({ "name": "Anonymous", "price_cents": 1 });
+    // HS256: no public key to publish.
+    let (status, headers, _) = call("GET", &url("/.well-known/jwks.json"), None);
+    assert_eq!(status, 404);
+    assert_eq!(headers["content-type"], "application/problem+json");
+
+    // Another account: not an administrator; its logout ends its session.
+    let staff = serde_json::json!({ "email": "staff@example.com", "password": "e2e password 2" });
+    let (status, _, _) = call("POST", &url("/auth/register"), Some(staff.clone()));
+    assert_eq!(status, 201);
+    let (status, _, staff_pair) = call("POST", &url("/auth/login"), Some(staff));
+    assert_eq!(status, 200, "{staff_pair}");
+    let product = serde_json::json!({ "name": "Not yours", "price_cents": 1 });
+    let (status, headers, refused) = call_as(
+        "POST",
+        &url("/api/v1/products"),
+        Some(product.clone()),
+        staff_pair["access_token"].as_str(),
+    );
+    assert_eq!(status, 403, "writes need the admin role: {refused}");
+    assert_eq!(headers["content-type"], "application/problem+json");
+    let body = serde_json::json!({ "refresh_token": staff_pair["refresh_token"] });
+    let (status, _, _) = call("POST", &url("/auth/logout"), Some(body));
+    assert_eq!(status, 204);
+    let (status, _, _) = refresh(&staff_pair);
+    assert_eq!(status, 401, "logged out");
+
     let (status, _, refused) = call("POST", &url("/api/v1/products"), Some(product));
     assert_eq!(status, 401, "writes need a token: {refused}");
     access
@@ -542,21 +583,24 @@ pub(crate) fn fresh_prefix(name: &str) -> String {
 /// The signing secret of the authenticated projects' binaries.
 pub(crate) const E2E_JWT_SECRET: &str = "the e2e tests' secret, 32 bytes or more";
 
+/// The account [`check_auth`] registers, and the binaries' `AUTH_ADMIN_EMAILS`.
+pub(crate) const E2E_ADMIN_EMAIL: &str = "e2e@example.com";
+
 /// `RATE_LIMIT_MAX` of the running binaries: enough for the flows before the
 /// rate limit check, small enough to reach quickly.
 pub(crate) const E2E_RATE_LIMIT_MAX: u32 = 40;
 
-/// `stanchion new NAME --preset local`, then the binary with no setting at all
-/// (the `.env` that `new` wrote holds a development JWT secret) and no server of
-/// any kind: SQLite, in-memory cache and rate limits, auth, metrics, tracing,
-/// OpenAPI and HTTP caching, all working.
+/// `stanchion new NAME --preset local`, then the binary with no setting but the
+/// administrator's email (the `.env` that `new` wrote holds a development JWT
+/// secret) and no server of any kind: SQLite, in-memory cache and rate limits,
+/// auth, metrics, tracing, OpenAPI and HTTP caching, all working.
 #[test]
 fn local_preset_serves_with_no_service_and_no_configuration() {
     let case = Case {
         name: "e2e-local",
         args: &["--preset", "local"],
         test_env: &[],
-        run_env: &[],
+        run_env: &[("AUTH_ADMIN_EMAILS", E2E_ADMIN_EMAIL)],
         migrate: true,
     };
     build_test_and_run(&case, |service| {
@@ -596,6 +640,7 @@ fn full_preset_builds_passes_its_tests_and_serves() {
             ("DATABASE_READ_URL", &database.url),
             ("REDIS_URL", &redis),
             ("JWT_SECRET", E2E_JWT_SECRET),
+            ("AUTH_ADMIN_EMAILS", E2E_ADMIN_EMAIL),
             ("RATE_LIMIT_MAX", &max),
             ("RATE_LIMIT_AUTH_MAX", "10"),
             ("RATE_LIMIT_KEY_PREFIX", &rate_limit_prefix),

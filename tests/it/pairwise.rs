@@ -24,7 +24,7 @@ use stanchion::answers::{Catalog, Kind, Partial, Question, Value};
 use stanchion::template::TemplateSet;
 
 use crate::e2e::{
-    E2E_JWT_SECRET, E2E_RATE_LIMIT_MAX, ScratchDatabase, agent, call, check_auth,
+    E2E_ADMIN_EMAIL, E2E_JWT_SECRET, E2E_RATE_LIMIT_MAX, ScratchDatabase, agent, call, check_auth,
     check_base_contract, check_products_as, fresh_prefix, start, stop,
 };
 use crate::support::{answers_from, cargo, generated_target_dir, redis_url, render};
@@ -313,6 +313,7 @@ fn run_and_probe(n: usize, dir: &std::path::Path, pairs: &[(String, Value)]) {
     let mut env: Vec<(&str, &str)> = vec![
         ("REDIS_URL", &redis),
         ("JWT_SECRET", E2E_JWT_SECRET),
+        ("AUTH_ADMIN_EMAILS", E2E_ADMIN_EMAIL),
         ("RATE_LIMIT_MAX", &max),
         ("RATE_LIMIT_AUTH_MAX", "10"),
         ("RATE_LIMIT_KEY_PREFIX", &rate_prefix),
