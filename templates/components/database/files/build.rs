@@ -4,8 +4,14 @@
 //! `MIGRATIONS`: one `(version, description, SQL)` entry per file named
 //! `<version>_<description>.sql`, in version order, so a file added to
 //! `migrations/` is embedded with nothing else to edit, and can never be
-//! skipped by a hand-kept list falling behind. Cargo reruns this script when
-//! anything in `migrations/` changes.
+//! skipped by a hand-kept list falling behind.
+//!
+//! It prints no `cargo:rerun-if-changed`, on purpose: Cargo then reruns it
+//! whenever a file of the package changes (a migration added or edited
+//! included), and also when the same package is built from another directory
+//! into a shared target directory (`CARGO_TARGET_DIR`), where a
+//! `rerun-if-changed=migrations` would compare only timestamps and keep the
+//! other copy's list. Running it costs a directory listing.
 //!
 //! This does what `sqlx::migrate!()` does without sqlx's `macros` feature,
 //! which would compile sqlx-macros (and its database drivers) a second time,
@@ -16,7 +22,6 @@ use std::path::Path;
 use std::{env, fs};
 
 fn main() {
-    println!("cargo:rerun-if-changed=migrations");
     let dir = Path::new(&env::var("CARGO_MANIFEST_DIR").expect("set by Cargo")).join("migrations");
     let mut migrations = Vec::new();
     let entries = fs::read_dir(&dir)
