@@ -814,7 +814,8 @@ fn check_metrics(service: &Service, metrics_port: &str) {
     assert_eq!(response.status(), 200);
     let text = response.body_mut().read_to_string().unwrap();
     for expected in [
-        r#"http_requests_total{method="POST",route="/api/v1/products",status="201"} 4"#,
+        // 3 products and their 3 replays (`Idempotency-Key`), then 1 more.
+        r#"http_requests_total{method="POST",route="/api/v1/products",status="201"} 7"#,
         r#"http_requests_total{method="GET",route="/api/v1/products/{id}",status="304"}"#,
         r#"http_request_duration_seconds_bucket{method="GET",route="/health/live",status="200",le="0.005"}"#,
         r#"route="unmatched""#,
