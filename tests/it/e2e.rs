@@ -259,19 +259,40 @@ pub(crate) fn call_as(
     body: Option<serde_json::Value>,
     token: Option<&str>,
 ) -> (u16, ureq::http::HeaderMap, serde_json::Value) {
+    call_with(method, url, body, token, &[])
+}
+
+/// [`call_as`] with extra request `headers`.
+pub(crate) fn call_with(
+    method: &str,
+    url: &str,
+    body: Option<serde_json::Value>,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+) -> (u16, ureq::http::HeaderMap, serde_json::Value) {
     let http = agent();
     let bearer = token.map(|token| format!("Bearer {token}"));
     let bearer = bearer.as_deref();
+    fn with<B>(
+        mut request: ureq::RequestBuilder<B>,
+        headers: &[(&str, &str)],
+        bearer: Option<&str>,
+    ) -> ureq::RequestBuilder<B> {
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        authorized(request, bearer)
+    }
     let response = match (method, body) {
-        ("GET", None) => authorized(http.get(url), bearer).call(),
-        ("DELETE", None) => authorized(http.delete(url), bearer).call(),
-        ("POST", Some(body)) => authorized(http.post(url), bearer)
+        ("GET", None) => with(http.get(url), headers, bearer).call(),
+        ("DELETE", None) => with(http.delete(url), headers, bearer).call(),
+        ("POST", Some(body)) => with(http.post(url), headers, bearer)
             .header("content-type", "application/json")
             .send(body.to_string()),
-        ("PUT", Some(body)) => authorized(http.put(url), bearer)
+        ("PUT", Some(body)) => with(http.put(url), headers, bearer)
             .header("content-type", "application/json")
             .send(body.to_string()),
-        ("PATCH", Some(body)) => authorized(http.patch(url), bearer)
+        ("PATCH", Some(body)) => with(http.patch(url), headers, bearer)
             .header("content-type", "application/json")
             .send(body.to_string()),
         other => panic!("unsupported request {other:?}"),
@@ -288,8 +309,9 @@ pub(crate) fn call_as(
     (status, headers, body)
 }
 
-/// Walks the products flow over HTTP: create, list with a cursor, get, update,
-/// delete.
+/// Walks the products flow over HTTP: create (and replay a create by its
+/// `Idempotency-Key`), list with a cursor, get, update and delete with
+/// `If-Match` (and a stale one refused with 412).
 fn check_products(service: &Service) {
     check_products_as(service, None);
 }
@@ -308,11 +330,19 @@ pub(crate) fn check_products_as(service: &Service, token: Option<&str>) {
     let mut ids = Vec::new();
     for (name, price) in [("Lamp", 4500), ("Chair", 12000), ("Desk", 30000)] {
         let body = serde_json::json!({ "name": name, "price_cents": price });
-        let (status, headers, product) = call("POST", &products, Some(body));
+        let key = [("idempotency-key", name)];
+        let post = || call_with("POST", &products, Some(body.clone()), token, &key);
+        let (status, headers, product) = post();
         assert_eq!(status, 201, "{product}");
         let id = product["id"].as_str().unwrap().to_owned();
         assert_eq!(headers["location"], format!("/api/v1/products/{id}"));
         assert_eq!(product["name"], name);
+        // A retry with the same key gets the same answer and creates nothing
+        // (the list below finds three products).
+        let (status, replayed_headers, replayed) = post();
+        assert_eq!((status, &replayed), (201, &product));
+        assert_eq!(replayed_headers["location"], headers["location"]);
+        assert_eq!(replayed_headers["idempotent-replayed"], "true");
         ids.push(id);
     }
 
@@ -334,13 +364,21 @@ pub(crate) fn check_products_as(service: &Service, token: Option<&str>) {
     assert_eq!(listed, ids, "every product once, oldest first");
 
     let one = format!("{products}/{}", ids[1]);
-    let (status, _, chair) = call("GET", &one, None);
+    let (status, headers, chair) = call("GET", &one, None);
     assert_eq!((status, chair["name"].as_str()), (200, Some("Chair")));
+    let etag = |headers: &ureq::http::HeaderMap| headers["etag"].to_str().unwrap().to_owned();
+    let read = etag(&headers);
+    let write = |method: &str, body, if_match: &str| {
+        call_with(method, &one, body, token, &[("if-match", if_match)])
+    };
     let body = serde_json::json!({ "price_cents": 9900 });
-    let (status, _, patched) = call("PATCH", &one, Some(body));
+    let (status, headers, patched) = write("PATCH", Some(body.clone()), &read);
     assert_eq!((status, patched["price_cents"].as_i64()), (200, Some(9900)));
+    // The ETag read before the PATCH is stale now: 412, nothing changes.
+    let (status, _, stale) = write("PATCH", Some(body), &read);
+    assert_eq!(status, 412, "{stale}");
     let body = serde_json::json!({ "name": "Armchair", "price_cents": 15000 });
-    let (status, _, replaced) = call("PUT", &one, Some(body));
+    let (status, replaced_headers, replaced) = write("PUT", Some(body), &etag(&headers));
     assert_eq!(status, 200, "{replaced}");
     assert_eq!(replaced["name"], "Armchair");
 
@@ -350,7 +388,7 @@ pub(crate) fn check_products_as(service: &Service, token: Option<&str>) {
     assert_eq!(headers["content-type"], "application/problem+json");
     assert_eq!(invalid["errors"].as_array().unwrap().len(), 2, "{invalid}");
 
-    let (status, _, _) = call("DELETE", &one, None);
+    let (status, _, _) = write("DELETE", None, &etag(&replaced_headers));
     assert_eq!(status, 204);
     let (status, _, gone) = call("GET", &one, None);
     assert_eq!(status, 404, "{gone}");
@@ -821,7 +859,8 @@ fn check_metrics(service: &Service, metrics_port: &str) {
     assert_eq!(response.status(), 200);
     let text = response.body_mut().read_to_string().unwrap();
     for expected in [
-        r#"http_requests_total{method="POST",route="/api/v1/products",status="201"} 4"#,
+        // 3 products and their 3 replays (`Idempotency-Key`), then 1 more.
+        r#"http_requests_total{method="POST",route="/api/v1/products",status="201"} 7"#,
         r#"http_requests_total{method="GET",route="/api/v1/products/{id}",status="304"}"#,
         r#"http_request_duration_seconds_bucket{method="GET",route="/health/live",status="200",le="0.005"}"#,
         r#"route="unmatched""#,

@@ -32,6 +32,7 @@ const TIMEOUT: Duration = Duration::from_secs(20);
 
 const DEFAULT_DESCRIPTION: &str = "A horizontally scalable HTTP API";
 const READ_REPLICA_PROMPT: &str = "Route reads to a read replica (DATABASE_READ_URL)?";
+const REQUIRE_IF_MATCH_PROMPT: &str = "Require If-Match on product writes (428 without it)?";
 
 /// `stanchion` on a pty, with everything it printed so far kept for assertions
 /// and failure messages.
@@ -425,6 +426,7 @@ fn postgres_asks_about_a_read_replica() {
     // Asked right after the database, before the cache.
     pty.answer(&format!("{READ_REPLICA_PROMPT} [y/N]"), "y");
     pty.expect(&format!("{READ_REPLICA_PROMPT} yes"));
+    pty.answer(&format!("{REQUIRE_IF_MATCH_PROMPT} [y/N]"), ENTER);
 
     pty.answer("Application cache", ENTER);
     pty.expect("Application cache: none");
@@ -550,6 +552,7 @@ fn add_prompts_for_the_components_questions() {
     pty.expect("Database: postgres");
     // ...and the questions that apply only now.
     pty.answer(&format!("{READ_REPLICA_PROMPT} [y/N]"), "y");
+    pty.answer(&format!("{REQUIRE_IF_MATCH_PROMPT} [y/N]"), ENTER);
     pty.expect("Authentication");
     pty.expect("> none");
     pty.send(ENTER);

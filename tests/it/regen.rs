@@ -497,8 +497,10 @@ fn add_each_available_component_to_a_minimal_project_and_it_still_builds() {
     }
     for file in [
         "src/db.rs",
-        "src/products.rs",
+        "src/products/mod.rs",
+        "build.rs",
         "migrations/0001_create_products.sql",
+        "migrations/20261202000100_create_idempotency_keys.sql",
         "tests/products.rs",
         "src/metrics.rs",
         "deploy/prometheus/alerts.yml",

@@ -14,7 +14,9 @@
 //!
 //! The handler still runs before a 304 (the ETag is a hash of what it answers): a
 //! 304 saves bandwidth and the client's work, not the query. A handler that knows
-//! better sets its own `Cache-Control` or `ETag`, and those are kept.
+//! better sets its own `Cache-Control` or `ETag`, and those are kept (the
+//! products do: their `ETag` is the same hash of their uncompressed JSON, so
+//! `If-Match` on writes can compare it), and may answer 304 itself.
 //!
 //! Nothing else is made cacheable. Errors on `/api/` routes get
 //! `Cache-Control: no-store`, since a cached 404 or 503 would outlive the problem;
@@ -79,7 +81,9 @@ pub async fn middleware(State(max_age): State<Duration>, request: Request, next:
             .or_insert(HeaderValue::from_static("no-store"));
         return Response::from_parts(parts, body);
     }
-    if status != StatusCode::OK {
+    // A handler's own 304 (it answered `If-None-Match` itself) gets the same
+    // `Cache-Control` as its 200 would, as RFC 9111 asks.
+    if !matches!(status, StatusCode::OK | StatusCode::NOT_MODIFIED) {
         return response;
     }
 
