@@ -1,5 +1,4 @@
-//! JSON Web Tokens: signing keys and their ids, the claims, issuing, verifying,
-//! and the [`AuthUser`] and [`Admin`] extractors.
+//! JSON Web Tokens: the claims, issuing and verifying.
 //!
 //! Access tokens are stateless: the signature is the proof, so any instance
 //! verifies any access token without asking a database or the others. That is
@@ -20,259 +19,26 @@
 //! expiry and not-before with [`LEEWAY`] of clock skew, and refuses a token of
 //! the other `typ`: a refresh token is not an access token.
 //!
-//! Keys: HS256 with `JWT_SECRET` (one secret signs and verifies, shared by every
-//! instance), or RS256 / EdDSA with `JWT_KEYS_DIR`, a directory holding
-//! `private.pem` and `public.pem` (PKCS#8 or PKCS#1 RSA, or Ed25519), the
-//! current pair. Rotation keeps the previous keys verifying while tokens they
-//! signed may still be live: `JWT_PREVIOUS_SECRETS` (comma-separated) for HS256,
-//! and every other `*.pem` file of `JWT_KEYS_DIR` (a public key) for RS256 /
-//! EdDSA. New tokens are always signed with the current key. A key's id is the
-//! RFC 7638 thumbprint of its public key, or for a secret a MAC of a fixed text
-//! under it (telling no more about the secret than any token does). The public
-//! keys are published by `GET /.well-known/jwks.json` ([`Tokens::jwks`]).
+//! The signing keys are in `keys.rs`, the extractors that check callers in
+//! `extract.rs`; what those held when all of this was one file is re-exported
+//! here, so `crate::auth::token::…` paths keep working.
 
-use std::fmt;
-use std::ops::Deref;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use axum::extract::{FromRef, FromRequestParts};
-use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use jsonwebtoken::Validation;
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::jwk::{Jwk, JwkSet, PublicKeyUse, ThumbprintHash};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::jwk::JwkSet;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::AuthConfig;
+pub use super::extract::{ADMIN, Admin, AdminEmails, AuthError, AuthUser};
+pub use super::keys::{JwtKeys, MIN_SECRET_BYTES, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE};
 use super::password::DummyHash;
-use crate::error::Problem;
 
-/// Shortest `JWT_SECRET` accepted: 32 bytes, the output size of HS256's SHA-256.
-pub const MIN_SECRET_BYTES: usize = 32;
 /// Clock skew tolerated between instances when checking `exp` and `nbf`.
 pub const LEEWAY: Duration = Duration::from_secs(30);
-/// The private key's file name in `JWT_KEYS_DIR`.
-pub const PRIVATE_KEY_FILE: &str = "private.pem";
-/// The public key's file name in `JWT_KEYS_DIR`.
-pub const PUBLIC_KEY_FILE: &str = "public.pem";
-/// The role that may write products.
-pub const ADMIN: &str = "admin";
-
-/// A key that verifies tokens, with its id and algorithm.
-#[derive(Clone)]
-struct VerifyingKey {
-    kid: String,
-    algorithm: Algorithm,
-    decoding: DecodingKey,
-    /// The public key as a JWK, for RS256 / EdDSA; `None` for a secret.
-    jwk: Option<Jwk>,
-}
-
-impl VerifyingKey {
-    /// An HS256 secret. It has no public half: its id is a MAC under it.
-    fn secret(secret: &[u8]) -> Result<Self, String> {
-        let mac =
-            jsonwebtoken::crypto::sign(b"kid", &EncodingKey::from_secret(secret), Algorithm::HS256)
-                .map_err(|e| format!("cannot derive the key id: {e}"))?;
-        Ok(Self {
-            kid: mac.chars().take(22).collect(),
-            algorithm: Algorithm::HS256,
-            decoding: DecodingKey::from_secret(secret),
-            jwk: None,
-        })
-    }
-
-    /// A public key; its id is its RFC 7638 thumbprint.
-    fn public(algorithm: Algorithm, decoding: DecodingKey) -> Result<Self, String> {
-        let mut jwk = Jwk::from_decoding_key(&decoding, Some(algorithm))
-            .map_err(|e| format!("cannot describe the public key: {e}"))?;
-        let kid = jwk
-            .thumbprint(ThumbprintHash::SHA256)
-            .map_err(|e| format!("cannot derive the key id: {e}"))?;
-        jwk.common.key_id = Some(kid.clone());
-        jwk.common.public_key_use = Some(PublicKeyUse::Signature);
-        Ok(Self {
-            kid,
-            algorithm,
-            decoding,
-            jwk: Some(jwk),
-        })
-    }
-}
-
-/// The keys tokens are signed and verified with: the current key, which signs
-/// and verifies, and previous ones, which only verify.
-///
-/// `Debug` names the algorithm, the key ids and where the keys came from, never
-/// the keys.
-#[derive(Clone)]
-pub struct JwtKeys {
-    encoding: EncodingKey,
-    /// The current key first, then the previous ones.
-    verifying: Vec<VerifyingKey>,
-    source: Option<PathBuf>,
-}
-
-impl JwtKeys {
-    /// HS256 keys from a shared secret of at least [`MIN_SECRET_BYTES`].
-    pub fn from_secret(secret: &[u8]) -> Result<Self, String> {
-        Self::from_secrets(secret, &[])
-    }
-
-    /// HS256 keys: `current` signs, `current` and each of `previous` verify.
-    /// Each is at least [`MIN_SECRET_BYTES`] long.
-    pub fn from_secrets(current: &[u8], previous: &[&[u8]]) -> Result<Self, String> {
-        for secret in std::iter::once(current).chain(previous.iter().copied()) {
-            if secret.len() < MIN_SECRET_BYTES {
-                return Err(format!(
-                    "must be at least {MIN_SECRET_BYTES} bytes, and one is {}; generate one \
-                     with `openssl rand -base64 48`",
-                    secret.len()
-                ));
-            }
-        }
-        let verifying = std::iter::once(current)
-            .chain(previous.iter().copied())
-            .map(VerifyingKey::secret)
-            .collect::<Result<_, _>>()?;
-        Ok(Self {
-            encoding: EncodingKey::from_secret(current),
-            verifying,
-            source: None,
-        })
-    }
-
-    /// RS256 or EdDSA keys from `dir`: [`PRIVATE_KEY_FILE`] signs and
-    /// [`PUBLIC_KEY_FILE`] verifies (the current pair, checked to match by signing
-    /// and verifying a token); every other `*.pem` file is the public key of a
-    /// previous pair, which still verifies. Each key's algorithm follows its type.
-    pub fn from_dir(dir: &Path) -> Result<Self, String> {
-        let read = |path: &Path| {
-            std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))
-        };
-        let private = read(&dir.join(PRIVATE_KEY_FILE))?;
-        let (algorithm, encoding) = if let Ok(key) = EncodingKey::from_ed_pem(&private) {
-            (Algorithm::EdDSA, key)
-        } else if let Ok(key) = EncodingKey::from_rsa_pem(&private) {
-            (Algorithm::RS256, key)
-        } else {
-            return Err(format!(
-                "`{PRIVATE_KEY_FILE}` is neither an Ed25519 nor an RSA private key in PEM"
-            ));
-        };
-        let public = read(&dir.join(PUBLIC_KEY_FILE))?;
-        let decoding = match algorithm {
-            Algorithm::EdDSA => DecodingKey::from_ed_pem(&public),
-            _ => DecodingKey::from_rsa_pem(&public),
-        }
-        .map_err(|e| format!("`{PUBLIC_KEY_FILE}` is not a public key of the same type: {e}"))?;
-        let mut verifying = vec![VerifyingKey::public(algorithm, decoding)?];
-        verifying.extend(previous_public_keys(dir)?);
-        let keys = Self {
-            encoding,
-            verifying,
-            source: Some(dir.to_owned()),
-        };
-        keys.check_pair()?;
-        Ok(keys)
-    }
-
-    /// The current key's signing algorithm.
-    pub fn algorithm(&self) -> Algorithm {
-        self.current().algorithm
-    }
-
-    /// The current key's id, the `kid` of every token issued.
-    pub fn kid(&self) -> &str {
-        &self.current().kid
-    }
-
-    fn current(&self) -> &VerifyingKey {
-        &self.verifying[0]
-    }
-
-    /// Signs a probe and verifies it, so a mismatched pair stops start-up rather
-    /// than every login.
-    fn check_pair(&self) -> Result<(), String> {
-        let current = self.current();
-        let probe = jsonwebtoken::encode(
-            &Header::new(current.algorithm),
-            &Probe { probe: 1 },
-            &self.encoding,
-        )
-        .map_err(|e| format!("cannot sign with `{PRIVATE_KEY_FILE}`: {e}"))?;
-        let mut validation = Validation::new(current.algorithm);
-        validation.required_spec_claims.clear();
-        validation.validate_exp = false;
-        validation.validate_aud = false;
-        jsonwebtoken::decode::<Probe>(&probe, &current.decoding, &validation)
-            .map(|_| ())
-            .map_err(|_| format!("`{PUBLIC_KEY_FILE}` does not match `{PRIVATE_KEY_FILE}`"))
-    }
-}
-
-/// The public keys of `dir` other than [`PUBLIC_KEY_FILE`] and
-/// [`PRIVATE_KEY_FILE`], in file name order.
-fn previous_public_keys(dir: &Path) -> Result<Vec<VerifyingKey>, String> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| format!("cannot list `{}`: {e}", dir.display()))?;
-    let mut paths = Vec::new();
-    for entry in entries {
-        let path = entry
-            .map_err(|e| format!("cannot list `{}`: {e}", dir.display()))?
-            .path();
-        let name = path
-            .file_name()
-            .and_then(|name| name.to_str())
-            .unwrap_or("");
-        if name.ends_with(".pem") && name != PRIVATE_KEY_FILE && name != PUBLIC_KEY_FILE {
-            paths.push(path);
-        }
-    }
-    paths.sort();
-    paths
-        .iter()
-        .map(|path| {
-            let pem = std::fs::read(path)
-                .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-            let (algorithm, decoding) = if let Ok(key) = DecodingKey::from_ed_pem(&pem) {
-                (Algorithm::EdDSA, key)
-            } else if let Ok(key) = DecodingKey::from_rsa_pem(&pem) {
-                (Algorithm::RS256, key)
-            } else {
-                return Err(format!(
-                    "`{}` is neither an Ed25519 nor an RSA public key in PEM (every `*.pem` \
-                     besides the current pair is a previous public key)",
-                    path.display()
-                ));
-            };
-            VerifyingKey::public(algorithm, decoding)
-        })
-        .collect()
-}
-
-#[derive(Serialize, Deserialize)]
-struct Probe {
-    probe: u8,
-}
-
-impl fmt::Debug for JwtKeys {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut debug = f.debug_struct("JwtKeys");
-        debug.field("algorithm", &self.algorithm());
-        let kids: Vec<&str> = self.verifying.iter().map(|key| key.kid.as_str()).collect();
-        debug.field("kids", &kids);
-        match &self.source {
-            Some(dir) => debug.field("dir", dir),
-            None => debug.field("secret", &"[redacted]"),
-        };
-        debug.finish()
-    }
-}
 
 /// What a token may be used for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -337,41 +103,6 @@ pub struct Issued {
     pub refresh: Claims,
 }
 
-/// The emails of `AUTH_ADMIN_EMAILS`: their accounts get the `admin` role.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct AdminEmails(Vec<String>);
-
-impl AdminEmails {
-    /// Parses a comma-separated list: each entry trimmed and lower-cased, blank
-    /// entries skipped; an entry that is no email address is an error.
-    pub fn parse(list: &str) -> Result<Self, String> {
-        let mut emails = Vec::new();
-        for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            let email = entry.to_lowercase();
-            super::check_email(&email).map_err(|reason| format!("`{entry}` {reason}"))?;
-            if !emails.contains(&email) {
-                emails.push(email);
-            }
-        }
-        Ok(Self(emails))
-    }
-
-    /// Whether `email` (any case, surrounding spaces ignored) is listed.
-    pub fn contains(&self, email: &str) -> bool {
-        let email = email.trim().to_lowercase();
-        self.0.contains(&email)
-    }
-
-    /// The roles of an account with `email`.
-    pub fn roles_of(&self, email: &str) -> Vec<String> {
-        if self.contains(email) {
-            vec![ADMIN.to_owned()]
-        } else {
-            Vec::new()
-        }
-    }
-}
-
 /// Issues and verifies tokens, and holds what logins need from start-up on.
 /// Cheap to clone.
 #[derive(Clone, Debug)]
@@ -399,7 +130,7 @@ impl Tokens {
     pub fn new(config: &AuthConfig) -> Self {
         let validations = config
             .keys
-            .verifying
+            .verifying()
             .iter()
             .map(|key| {
                 let mut validation = Validation::new(key.algorithm);
@@ -412,13 +143,7 @@ impl Tokens {
                 validation
             })
             .collect();
-        let public: Vec<Jwk> = config
-            .keys
-            .verifying
-            .iter()
-            .filter_map(|key| key.jwk.clone())
-            .collect();
-        let jwks = (!public.is_empty()).then_some(JwkSet { keys: public });
+        let jwks = config.keys.jwks();
         Self(Arc::new(Inner {
             keys: config.keys.clone(),
             issuer: config.issuer.clone(),
@@ -473,7 +198,7 @@ impl Tokens {
         let mut claims = self.claims(user.id, TokenKind::Access, self.0.access_ttl);
         claims.email.clone_from(&user.email);
         claims.roles = Some(user.roles.clone());
-        self.sign(&claims)
+        self.0.keys.sign(&claims)
     }
 
     /// A refresh token of account `user` in `family`, and its claims. It is
@@ -485,7 +210,7 @@ impl Tokens {
     ) -> Result<(String, Claims), jsonwebtoken::errors::Error> {
         let mut claims = self.claims(user, TokenKind::Refresh, self.0.refresh_ttl);
         claims.fam = Some(family);
-        Ok((self.sign(&claims)?, claims))
+        Ok((self.0.keys.sign(&claims)?, claims))
     }
 
     fn claims(&self, user: Uuid, typ: TokenKind, ttl: Duration) -> Claims {
@@ -505,13 +230,6 @@ impl Tokens {
         }
     }
 
-    fn sign(&self, claims: &Claims) -> Result<String, jsonwebtoken::errors::Error> {
-        let keys = &self.0.keys;
-        let mut header = Header::new(keys.algorithm());
-        header.kid = Some(keys.kid().to_owned());
-        jsonwebtoken::encode(&header, claims, &keys.encoding)
-    }
-
     /// The claims of `token` if it is valid and of kind `kind`: signed by a key
     /// this service holds (named by its `kid`), with the claims its kind needs.
     pub fn verify(&self, token: &str, kind: TokenKind) -> Result<Claims, AuthError> {
@@ -519,11 +237,11 @@ impl Tokens {
         let keys = &self.0.keys;
         let index = header
             .kid
-            .and_then(|kid| keys.verifying.iter().position(|key| key.kid == kid))
+            .and_then(|kid| keys.verifying().iter().position(|key| key.kid == kid))
             .ok_or(AuthError::Invalid)?;
         let claims = jsonwebtoken::decode::<Claims>(
             token,
-            &keys.verifying[index].decoding,
+            &keys.verifying()[index].decoding,
             &self.0.validations[index],
         )
         .map_err(|err| match err.kind() {
@@ -552,154 +270,14 @@ pub(crate) fn unix_now() -> u64 {
         .map_or(0, |elapsed| elapsed.as_secs())
 }
 
-/// Why a request was not authenticated, or not allowed: each but
-/// [`AuthError::MissingRole`] answers 401 with a `WWW-Authenticate: Bearer`
-/// challenge (RFC 6750), saying `invalid_token` when a token was presented;
-/// a missing role answers 403, `insufficient_scope`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum AuthError {
-    /// No `Authorization: Bearer` header.
-    #[error("This request needs an access token: `Authorization: Bearer <token>`.")]
-    Missing,
-    /// The token has expired.
-    #[error("The token has expired.")]
-    Expired,
-    /// The token is malformed, forged, signed by an unknown key, or not meant
-    /// for this service.
-    #[error("The token is not valid.")]
-    Invalid,
-    /// A token of the other kind: a refresh token where an access token belongs,
-    /// or the reverse.
-    #[error("This is not {}.", match .0 { TokenKind::Access => "an access token", TokenKind::Refresh => "a refresh token" })]
-    WrongKind(TokenKind),
-    /// A valid access token, of an account without this role.
-    #[error("This request needs the `{0}` role.")]
-    MissingRole(&'static str),
-}
-
-impl IntoResponse for AuthError {
-    fn into_response(self) -> Response {
-        let (status, challenge) = match self {
-            Self::Missing => (StatusCode::UNAUTHORIZED, HeaderValue::from_static("Bearer")),
-            Self::Expired => (
-                StatusCode::UNAUTHORIZED,
-                HeaderValue::from_static(
-                    "Bearer error=\"invalid_token\", error_description=\"the token has expired\"",
-                ),
-            ),
-            Self::Invalid | Self::WrongKind(_) => (
-                StatusCode::UNAUTHORIZED,
-                HeaderValue::from_static("Bearer error=\"invalid_token\""),
-            ),
-            Self::MissingRole(_) => (
-                StatusCode::FORBIDDEN,
-                HeaderValue::from_static("Bearer error=\"insufficient_scope\""),
-            ),
-        };
-        let mut response = Problem::new(status, self.to_string()).into_response();
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, challenge);
-        response
-    }
-}
-
-/// The account a request is made for, proven by its bearer access token, as its
-/// claims say (no query is made).
-///
-/// As an extractor it answers 401 unless the request carries a valid access
-/// token; handlers that take one are open to signed-in callers only. Serialized,
-/// it is the body of `GET /auth/me`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct AuthUser {
-    /// The account's id (the token's `sub`).
-    pub id: Uuid,
-    /// The account's email, lower-cased, when the token carries it.
-    pub email: Option<String>,
-    /// The account's roles when the token was issued.
-    pub roles: Vec<String>,
-}
-
-impl AuthUser {
-    /// Whether the account has `role`.
-    pub fn has_role(&self, role: &str) -> bool {
-        self.roles.iter().any(|held| held == role)
-    }
-
-    /// The caller of valid access token `claims`.
-    pub fn from_claims(claims: Claims) -> Self {
-        Self {
-            id: claims.sub,
-            email: claims.email,
-            roles: claims.roles.unwrap_or_default(),
-        }
-    }
-}
-
-impl<S> FromRequestParts<S> for AuthUser
-where
-    S: Send + Sync,
-    Tokens: FromRef<S>,
-{
-    type Rejection = AuthError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AuthError> {
-        let value = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or(AuthError::Missing)?;
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|value| value.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .ok_or(AuthError::Missing)?;
-        let claims = Tokens::from_ref(state).verify(token, TokenKind::Access)?;
-        Ok(Self::from_claims(claims))
-    }
-}
-
-/// A caller with the [`ADMIN`] role: 401 as [`AuthUser`] without a valid access
-/// token, 403 with one that lacks the role. Dereferences to the [`AuthUser`].
-///
-/// Another role needs an extractor of the same shape (or a check of
-/// [`AuthUser::has_role`] in the handler).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Admin(pub AuthUser);
-
-impl Deref for Admin {
-    type Target = AuthUser;
-
-    fn deref(&self) -> &AuthUser {
-        &self.0
-    }
-}
-
-impl<S> FromRequestParts<S> for Admin
-where
-    S: Send + Sync,
-    Tokens: FromRef<S>,
-{
-    type Rejection = AuthError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AuthError> {
-        let user = AuthUser::from_request_parts(parts, state).await?;
-        if !user.has_role(ADMIN) {
-            return Err(AuthError::MissingRole(ADMIN));
-        }
-        Ok(Self(user))
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header};
     use serde_json::{Value, json};
 
     use super::*;
 
     const SECRET: &[u8] = b"a test secret that is long enough to sign";
-    const OLD_SECRET: &[u8] = b"the secret before the last rotation, long enough";
 
     fn config(keys: JwtKeys) -> AuthConfig {
         AuthConfig {
@@ -777,26 +355,6 @@ mod tests {
             tokens.verify(&pair.access_token, TokenKind::Refresh),
             Err(AuthError::WrongKind(TokenKind::Refresh))
         );
-    }
-
-    #[test]
-    fn claims_parse_into_the_caller_with_its_roles() {
-        let tokens = tokens();
-        let claims = access_claims();
-        let caller =
-            AuthUser::from_claims(tokens.verify(&signed(&claims), TokenKind::Access).unwrap());
-        assert_eq!(caller.id.to_string(), claims["sub"].as_str().unwrap());
-        assert_eq!(caller.email.as_deref(), Some("ann@example.com"));
-        assert!(caller.has_role(ADMIN));
-        assert!(!caller.has_role("auditor"));
-
-        // No email and no roles: a caller who may do nothing special.
-        let mut plain = access_claims();
-        plain["roles"] = json!([]);
-        plain.as_object_mut().unwrap().remove("email");
-        let caller =
-            AuthUser::from_claims(tokens.verify(&signed(&plain), TokenKind::Access).unwrap());
-        assert_eq!((caller.email, caller.roles), (None, vec![]));
     }
 
     #[test]
@@ -884,207 +442,4 @@ mod tests {
             );
         }
     }
-
-    #[test]
-    fn previous_secrets_verify_and_only_the_current_one_signs() {
-        let old = Tokens::new(&config(JwtKeys::from_secret(OLD_SECRET).unwrap()));
-        let old_token = old.access_token(&user(&[])).unwrap();
-        let rotated = Tokens::new(&config(
-            JwtKeys::from_secrets(SECRET, &[OLD_SECRET]).unwrap(),
-        ));
-        assert!(rotated.verify(&old_token, TokenKind::Access).is_ok());
-        assert_eq!(rotated.0.keys.kid(), tokens().0.keys.kid());
-        assert_ne!(rotated.0.keys.kid(), old.0.keys.kid());
-        let new_token = rotated.access_token(&user(&[])).unwrap();
-        assert!(tokens().verify(&new_token, TokenKind::Access).is_ok());
-        assert_eq!(
-            old.verify(&new_token, TokenKind::Access),
-            Err(AuthError::Invalid),
-            "signed with the current secret"
-        );
-        // Once dropped from the list, the old secret's tokens are refused.
-        assert_eq!(
-            tokens().verify(&old_token, TokenKind::Access),
-            Err(AuthError::Invalid)
-        );
-        assert!(rotated.jwks().is_none(), "secrets are never published");
-    }
-
-    #[test]
-    fn short_secrets_are_refused() {
-        let err = JwtKeys::from_secret(&[7; MIN_SECRET_BYTES - 1]).unwrap_err();
-        assert!(err.contains("at least 32 bytes"), "{err}");
-        let err = JwtKeys::from_secrets(SECRET, &[&[7; MIN_SECRET_BYTES - 1]]).unwrap_err();
-        assert!(err.contains("at least 32 bytes"), "{err}");
-        assert!(JwtKeys::from_secret(&[7; MIN_SECRET_BYTES]).is_ok());
-        let debug = format!("{:?}", JwtKeys::from_secret(SECRET).unwrap());
-        assert!(!debug.contains("test secret"), "{debug}");
-    }
-
-    #[test]
-    fn admin_emails_are_trimmed_case_insensitive_and_checked() {
-        let admins =
-            AdminEmails::parse(" Ann@Example.com, ,bob@example.com,ann@example.com ").unwrap();
-        assert_eq!(
-            admins,
-            AdminEmails(vec!["ann@example.com".into(), "bob@example.com".into()])
-        );
-        assert!(admins.contains("ANN@example.COM "));
-        assert_eq!(admins.roles_of("bob@example.com"), [ADMIN]);
-        assert!(admins.roles_of("carol@example.com").is_empty());
-        assert_eq!(AdminEmails::parse("").unwrap(), AdminEmails::default());
-        let err = AdminEmails::parse("ann@example.com, not-an-email").unwrap_err();
-        assert!(err.contains("`not-an-email`"), "{err}");
-    }
-
-    /// A directory with `files` (name, contents).
-    fn key_dir(files: &[(&str, &str)]) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "{}-keys-{}",
-            env!("CARGO_PKG_NAME"),
-            Uuid::new_v4()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        for (name, contents) in files {
-            std::fs::write(dir.join(name), contents).unwrap();
-        }
-        dir
-    }
-
-    fn pair(private: &str, public: &str) -> PathBuf {
-        key_dir(&[(PRIVATE_KEY_FILE, private), (PUBLIC_KEY_FILE, public)])
-    }
-
-    fn round_trip(dir: &Path, algorithm: Algorithm) {
-        let keys = JwtKeys::from_dir(dir).unwrap();
-        assert_eq!(keys.algorithm(), algorithm);
-        let tokens = Tokens::new(&config(keys));
-        let token = tokens.access_token(&user(&[])).unwrap();
-        let header = jsonwebtoken::decode_header(&token).unwrap();
-        assert_eq!(header.alg, algorithm);
-        assert!(tokens.verify(&token, TokenKind::Access).is_ok());
-        let jwks = tokens.jwks().unwrap();
-        assert_eq!(jwks.keys.len(), 1);
-        assert_eq!(jwks.keys[0].common.key_id, header.kid);
-        std::fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[test]
-    fn ed25519_keys_from_a_directory_sign_with_eddsa() {
-        round_trip(&pair(ED25519_PRIVATE, ED25519_PUBLIC), Algorithm::EdDSA);
-    }
-
-    #[test]
-    fn rsa_keys_from_a_directory_sign_with_rs256() {
-        round_trip(&pair(RSA_PRIVATE, RSA_PUBLIC), Algorithm::RS256);
-    }
-
-    #[test]
-    fn previous_public_keys_in_the_directory_still_verify() {
-        let old_dir = pair(RSA_PRIVATE, RSA_PUBLIC);
-        let old = Tokens::new(&config(JwtKeys::from_dir(&old_dir).unwrap()));
-        let old_token = old.access_token(&user(&[])).unwrap();
-        let dir = key_dir(&[
-            (PRIVATE_KEY_FILE, ED25519_PRIVATE),
-            (PUBLIC_KEY_FILE, ED25519_PUBLIC),
-            ("2026-01-rsa.pem", RSA_PUBLIC),
-        ]);
-        let rotated = Tokens::new(&config(JwtKeys::from_dir(&dir).unwrap()));
-        assert_eq!(rotated.0.keys.algorithm(), Algorithm::EdDSA);
-        assert!(rotated.verify(&old_token, TokenKind::Access).is_ok());
-        let kids: Vec<_> = rotated
-            .jwks()
-            .unwrap()
-            .keys
-            .iter()
-            .map(|key| key.common.key_id.clone().unwrap())
-            .collect();
-        assert_eq!(kids, [rotated.0.keys.kid(), old.0.keys.kid()]);
-        let garbage = key_dir(&[
-            (PRIVATE_KEY_FILE, ED25519_PRIVATE),
-            (PUBLIC_KEY_FILE, ED25519_PUBLIC),
-            ("old.pem", "not a key"),
-        ]);
-        let err = JwtKeys::from_dir(&garbage).unwrap_err();
-        assert!(err.contains("old.pem"), "{err}");
-        for dir in [old_dir, dir, garbage] {
-            std::fs::remove_dir_all(dir).unwrap();
-        }
-    }
-
-    #[test]
-    fn mismatched_missing_and_foreign_keys_are_refused_saying_which() {
-        let mismatched = pair(ED25519_PRIVATE, OTHER_ED25519_PUBLIC);
-        let err = JwtKeys::from_dir(&mismatched).unwrap_err();
-        assert!(err.contains("does not match"), "{err}");
-        let mixed = pair(ED25519_PRIVATE, RSA_PUBLIC);
-        let err = JwtKeys::from_dir(&mixed).unwrap_err();
-        assert!(err.contains("public.pem"), "{err}");
-        let garbage = pair("not a key", ED25519_PUBLIC);
-        let err = JwtKeys::from_dir(&garbage).unwrap_err();
-        assert!(err.contains("neither an Ed25519 nor an RSA"), "{err}");
-        let err = JwtKeys::from_dir(Path::new("/no/such/dir")).unwrap_err();
-        assert!(err.contains("/no/such/dir/private.pem"), "{err}");
-        for dir in [mismatched, mixed, garbage] {
-            std::fs::remove_dir_all(dir).unwrap();
-        }
-    }
-
-    // Test keys, made with `openssl genpkey`. Never use them for anything else.
-    const ED25519_PRIVATE: &str = "\
------BEGIN PRIVATE KEY-----
-MC4CAQAwBQYDK2VwBCIEILEk7qtwCdhDonH3SAMFslsf12pyyP8xwBxV5QMMj5Hz
------END PRIVATE KEY-----
-";
-    const ED25519_PUBLIC: &str = "\
------BEGIN PUBLIC KEY-----
-MCowBQYDK2VwAyEACpor36qtEYvf7WD/hNt8LTuk29114CIHYqN9frsylxU=
------END PUBLIC KEY-----
-";
-    const OTHER_ED25519_PUBLIC: &str = "\
------BEGIN PUBLIC KEY-----
-MCowBQYDK2VwAyEABkcZ80OBuE1jbdtaD7078vWjNndwBRkUXskGSYzITsc=
------END PUBLIC KEY-----
-";
-    const RSA_PRIVATE: &str = "\
------BEGIN PRIVATE KEY-----
-MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQCwG0q2d9c+BVxk
-zSrE4Iq3Wnb+PsQFv+X7gvJDq1yQqXpG8vzYveoDNTl8QyC1blujjZyqXzvuhLra
-Wre+8Bl0ZWAl0brBEs4Vna6bxF+NA83HKHzUhP5vUPD7i3cNsQGxO/BzaoSnx5/j
-VVx45GC1zskkQdQb3gb+YascTyo0qvhqRqVnL7QcWLDiq2ew5poSDNTFGe9pY9WN
-n5X1M4axx6PqOwV2oe6+y7Qj9LLKor2y4UmIoxNRlWhnS2dPQVf2sUm7m4/U3hKm
-N+m7tWHOJbou5r20ze346uL6kSUyqfs+4FAh65hypN4dZlxCFsr83aCJ5uknzUL4
-GAWYziInAgMBAAECggEAGlmbDj5UOHV446RHN/oZB2JD17rwfaO+96kaMsHbMdIJ
-97+30X5pG13FYjBxHnSKxagUvvFM+F1nz/Au+iTWyjG49y+wb98uctGLJMd3PJRL
-H/eQ5gOYRnOn+xtdDvFjPW+ohLx1aN1XsR4+neAeEFYGhqRK5niMN1fJ0IyP1h1W
-uMv6htx3BSmaZk/SEGHU+W9BI0tPBXwgYKSZRv6fUQAAn2bJl1bD2Om7cUKKPsrJ
-o6AfGjdCWSCaSJrhOikiyJD69guvBLWnrSom0Sy/ptK4cHqCNdy7tLbwwSvmoL68
-qnC6rRJYXSVbg/de1JZWCTbjJqK2AQK0DPYWRDGxUQKBgQDzS/wHMwVfyLXO6cAX
-IoOCE7pZ3ecp80RUJRzAjw/gRCp19RTMm9GaV+LbTivvvwypqsdyGGzXt1sNT9/0
-gciLC6y4wmtouZenqkXr0W4DdtCf1b9Bjp04OLVlDhAUsgYMjBdjPaXgKpYMaKep
-kr3wMp22skk1pRTt3AMknw9MgwKBgQC5TTZt4ofYiiFaliBnySEdBmjCk8Aaft1o
-U3Ga+7tfba8ZMUMEiLnLghI+Gi8B+rHKxCA+p4xRNWFFFAw3aMu9/i+ngKnwEFhR
-Hgt45OmFMuDKsTZzu7QWxuAV3E0QzIW3bSYLSOmGzAHaZBrinhYcOX3GtySnqmIn
-RobumIaqjQKBgFW7suX+jqhAHAD70drVKK5PsV01mt3ngW59XXJld1y56JSEdn3b
-crMGwUQyeb0T/6xSJ9IG1WP2krlQKkUI7thAlu7MY/kVXWGR2O3OcQv7dGy+b5T0
-YmaLZTBlEjmYuhT10NABy1AA8bsRrfNNaG0aCQV2MeIbeBKRcvIWstdtAoGANZ0j
-jHOovnxo3h7lzWGiVRWPpgy93myqfw71pdQECL5hlTZtn5g3uawuvw0wYLA6VOKe
-OcKclLqPJD+CsV1+5b/v5dUSVkVEaGP7CcWh00o/RCY2DRJYLubn2ytcmOm0HrhT
-85vrBXdtadTg+oSm/Q+dVquSzXg84gRD8jDrddkCgYEAhPztpsJwlRL/MQsPms8v
-MB+C5in1ARWeWUOw2otMu6QUsLzURi/KQC+2CWKvdNpBwT1XcEG57Pi3OBMDUgd2
-jLjlAOytkpMjAgX5Z/vvIMKoyckNbg/2ERXjILH2cFGrLz3vIGp12xH1ZC8U8JML
-7tIUX/xkN/C2sBPDwSv88oo=
------END PRIVATE KEY-----
-";
-    const RSA_PUBLIC: &str = "\
------BEGIN PUBLIC KEY-----
-MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAsBtKtnfXPgVcZM0qxOCK
-t1p2/j7EBb/l+4LyQ6tckKl6RvL82L3qAzU5fEMgtW5bo42cql877oS62lq3vvAZ
-dGVgJdG6wRLOFZ2um8RfjQPNxyh81IT+b1Dw+4t3DbEBsTvwc2qEp8ef41VceORg
-tc7JJEHUG94G/mGrHE8qNKr4akalZy+0HFiw4qtnsOaaEgzUxRnvaWPVjZ+V9TOG
-scej6jsFdqHuvsu0I/SyyqK9suFJiKMTUZVoZ0tnT0FX9rFJu5uP1N4Spjfpu7Vh
-ziW6Lua9tM3t+Ori+pElMqn7PuBQIeuYcqTeHWZcQhbK/N2giebpJ81C+BgFmM4i
-JwIDAQAB
------END PUBLIC KEY-----
-";
 }
