@@ -93,7 +93,9 @@ fn page_size(limit: Option<&str>) -> Result<u32> {
     let Some(limit) = limit else {
         return Ok(DEFAULT_LIMIT);
     };
-    match limit.trim().parse::<u64>() {
+    // Any size from 1 that fits in 64 bits is accepted and capped, as the
+    // document says (`minimum: 1`, `int64`); a larger number is refused.
+    match limit.trim().parse::<i64>() {
         Ok(n) if n >= 1 => Ok(u32::try_from(n).map_or(MAX_LIMIT, |n| n.min(MAX_LIMIT))),
         _ => Err(Error::Validation(vec![FieldError::new(
             "limit",
