@@ -1,6 +1,7 @@
 //! stanchion's integration tests, in one binary.
 
 mod cli;
+mod conformance;
 mod contract;
 mod e2e;
 mod modules;
