@@ -18,6 +18,7 @@ pub mod answers;
 pub mod cli;
 mod commands;
 pub mod error;
+mod parallel;
 pub mod project;
 pub mod regen;
 pub mod template;

@@ -92,42 +92,70 @@ impl Context {
     }
 }
 
-/// Renders `source` piece by piece with `context`: the output of rendering it
-/// whole, parsed faster. An error comes with the number of lines before the
-/// piece it happened in, to add to its line number.
+/// Renders `source` with `context`: the output of rendering it whole with
+/// handlebars, faster. The subset [`super::fast`] knows renders without
+/// handlebars, whole or piece by piece; the rest goes piece by piece to
+/// handlebars. An error comes with the number of lines before the piece it
+/// happened in, to add to its line number.
 pub(crate) fn render(
     hb: &handlebars::Handlebars<'_>,
     context: &Context,
     source: &str,
 ) -> Result<String, (handlebars::RenderError, usize)> {
-    render_with(hb, &context.data, source, context.holes)
+    render_with(
+        hb,
+        &context.data,
+        source,
+        Paths {
+            fast: true,
+            holes: context.holes,
+        },
+    )
 }
 
-/// [`render`], with or without holes (see [`punch`]).
+/// Which of the faster paths [`render_with`] may take.
+#[derive(Clone, Copy)]
+struct Paths {
+    /// [`super::fast`], where the subset allows.
+    fast: bool,
+    /// Holes for plain lines in blocks (see [`punch`]).
+    holes: bool,
+}
+
+/// [`render`], with the faster paths `paths` allows.
 fn render_with(
     hb: &handlebars::Handlebars<'_>,
     context: &handlebars::Context,
     source: &str,
-    holes: bool,
+    paths: Paths,
 ) -> Result<String, (handlebars::RenderError, usize)> {
     if !source.contains("{{") {
         return Ok(source.to_owned());
     }
+    let fast = |text: &str| {
+        paths
+            .fast
+            .then(|| super::fast::render(text, context.data()))
+            .flatten()
+    };
+    if let Some(rendered) = fast(source) {
+        return Ok(rendered);
+    }
     let scan = scan(source);
-    let tags = scan.tags.filter(|_| holes);
+    let tags = scan.tags.filter(|_| paths.holes);
     let mut out = String::with_capacity(source.len() + source.len() / 4);
     let (mut line, mut offset) = (0, 0);
     for piece in split(source, &scan.cuts) {
         match piece {
             Piece::Plain(text) => out.push_str(text),
             Piece::Template(text) => {
-                let fast = tags.as_deref().and_then(|tags| {
-                    let (punched, runs) = punch(text, offset, tags)?;
+                let rendered = fast(text).or_else(|| {
+                    let (punched, runs) = punch(text, offset, tags.as_deref()?)?;
                     let rendered = hb.render_template_with_context(&punched, context).ok()?;
                     fill(&rendered, &runs)
                 });
-                // Without holes (and for every error, so it reads as before).
-                match fast {
+                // Whole by handlebars (and for every error, so it reads as before).
+                match rendered {
                     Some(rendered) => out.push_str(&rendered),
                     None => out.push_str(
                         &hb.render_template_with_context(text, context)
@@ -384,9 +412,10 @@ mod tests {
     }
 
     /// Every embedded template, for every preset's answers (and every slot
-    /// filled), renders the same with holes as without.
+    /// filled), renders the same with holes, and by the fast path, as by
+    /// handlebars whole.
     #[test]
-    fn holes_change_no_output_of_the_embedded_templates() {
+    fn holes_and_the_fast_path_change_no_output_of_the_embedded_templates() {
         use crate::answers::{self, Fallback, Layer, Value};
         use crate::template::{TemplateSet, context, registry, select, slots};
         let set = TemplateSet::embedded().unwrap();
@@ -420,8 +449,23 @@ mod tests {
             let context = handlebars::Context::from(data);
             for (path, bytes) in templates {
                 let source = std::str::from_utf8(bytes).unwrap();
-                let with = render_with(&hb, &context, source, !holds_hole(context.data()));
-                let without = render_with(&hb, &context, source, false);
+                let holes = !holds_hole(context.data());
+                let with = render_with(&hb, &context, source, Paths { fast: false, holes });
+                let fast = render_with(&hb, &context, source, Paths { fast: true, holes });
+                let without = render_with(
+                    &hb,
+                    &context,
+                    source,
+                    Paths {
+                        fast: false,
+                        holes: false,
+                    },
+                );
+                match (&fast, &without) {
+                    (Ok(a), Ok(b)) => assert!(a == b, "{path}: the fast path changes the output"),
+                    (Err(a), Err(b)) => assert_eq!(a.0.to_string(), b.0.to_string()),
+                    (a, b) => panic!("{path}: {:?} / {:?}", a.is_ok(), b.is_ok()),
+                }
                 match (with, without) {
                     (Ok(a), Ok(b)) => assert!(a == b, "{path}: holes change the output"),
                     (Err(a), Err(b)) => assert_eq!(a.0.to_string(), b.0.to_string()),

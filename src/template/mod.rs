@@ -6,6 +6,7 @@
 
 mod cargo;
 mod chunks;
+mod fast;
 pub mod manifest;
 pub mod render;
 pub mod set;

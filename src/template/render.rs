@@ -137,19 +137,19 @@ pub fn render(set: &TemplateSet, answers: &Answers) -> Result<Rendered> {
     let mut context = context(set, answers, &selected);
     let hb = registry();
     let manifest_context = chunks::Context::new(context.clone());
-    let manifests = selected
-        .iter()
-        .map(|component| {
-            component
-                .manifest
-                .rendered(&hb, &manifest_context)
-                .map_err(|message| Error::Render {
-                    component: component.manifest.name.clone(),
-                    path: "component.toml".into(),
-                    message,
-                })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let manifest_size = |c: &&Component| c.manifest.template.as_ref().map_or(0, String::len);
+    let manifests = crate::parallel::map(selected.clone(), manifest_size, |component| {
+        component
+            .manifest
+            .rendered(&hb, &manifest_context)
+            .map_err(|message| Error::Render {
+                component: component.manifest.name.clone(),
+                path: "component.toml".into(),
+                message,
+            })
+    })
+    .into_iter()
+    .collect::<Result<Vec<_>>>()?;
     let env = env_of(&manifests);
     context["env"] = serde_json::to_value(&env).expect("plain data");
     context["required_env"] = json!(
@@ -352,9 +352,8 @@ fn env_of(manifests: &[Manifest]) -> Vec<EnvVar> {
     out
 }
 
-/// Renders every job, on every core: parsing dominates (handlebars computes a
-/// line and column for every element it parses). The results come back in job
-/// order, so output and errors stay deterministic.
+/// Renders every job, on every core. The results come back in job order, so
+/// output and errors stay deterministic.
 fn render_all(
     hb: &Handlebars<'_>,
     context: &serde_json::Value,
@@ -362,46 +361,17 @@ fn render_all(
 ) -> Vec<Result<Vec<u8>>> {
     // Serialized once here rather than by every `render_template` call.
     let context = &chunks::Context::new(context.clone());
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    // Largest first, each to the least loaded thread: parse time grows faster
-    // than size, so balance matters more than order.
-    let mut by_size: Vec<usize> = (0..jobs.len()).filter(|&i| jobs[i].template).collect();
-    by_size.sort_by_key(|&i| std::cmp::Reverse(jobs[i].bytes.len()));
-    let mut shares: Vec<(usize, Vec<usize>)> = vec![(0, Vec::new()); threads.max(1)];
-    for i in by_size {
-        let lightest = shares
-            .iter_mut()
-            .min_by_key(|(load, _)| *load)
-            .expect("a thread");
-        lightest.0 += jobs[i].bytes.len();
-        lightest.1.push(i);
-    }
-    let mut rendered: Vec<Option<Result<Vec<u8>>>> = jobs
-        .iter()
-        .map(|j| (!j.template).then(|| Ok(j.bytes.to_vec())))
-        .collect();
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = shares
-            .iter()
-            .map(|(_, share)| {
-                scope.spawn(move || {
-                    share
-                        .iter()
-                        .map(|&i| (i, render_one(hb, context, &jobs[i])))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        for worker in workers {
-            for (i, result) in worker.join().expect("a render thread panicked") {
-                rendered[i] = Some(result);
+    crate::parallel::map(
+        jobs.iter().collect(),
+        |job| if job.template { job.bytes.len() } else { 0 },
+        |job| {
+            if job.template {
+                render_one(hb, context, job)
+            } else {
+                Ok(job.bytes.to_vec())
             }
-        }
-    });
-    rendered
-        .into_iter()
-        .map(|r| r.expect("every job rendered"))
-        .collect()
+        },
+    )
 }
 
 /// Renders one template.

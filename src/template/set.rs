@@ -125,35 +125,7 @@ impl TemplateSet {
                 message: "there is no `base/` component".into(),
             });
         }
-        let mut components = BTreeMap::new();
-        for (name, mut entries) in raw.components {
-            let fail = |message: String| Error::TemplateSet {
-                path: origin.join(component_dir(&name)),
-                message,
-            };
-            let manifest_bytes = entries
-                .remove("component.toml")
-                .ok_or_else(|| fail("missing `component.toml`".into()))?;
-            let manifest = parse_manifest(&name, &manifest_bytes).map_err(fail)?;
-            let under = |prefix: &str| -> BTreeMap<String, Vec<u8>> {
-                entries
-                    .iter()
-                    .filter_map(|(path, bytes)| {
-                        path.strip_prefix(prefix)
-                            .map(|p| (p.to_owned(), bytes.clone()))
-                    })
-                    .collect()
-            };
-            let (files, fills) = (under("files/"), under("fills/"));
-            components.insert(
-                name,
-                Component {
-                    manifest,
-                    files,
-                    fills,
-                },
-            );
-        }
+        let components = parse_components(&origin, raw.components)?;
         let mut presets = BTreeMap::new();
         for (name, bytes) in raw.presets {
             let fail = |message: String| Error::TemplateSet {
@@ -334,6 +306,56 @@ impl Raw {
                 .insert(path, bytes);
         }
     }
+}
+
+/// Builds each component from its files, parsing the manifests on every core:
+/// parsing them is most of loading a set. The first error in name order wins.
+fn parse_components(
+    origin: &Path,
+    raw: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
+) -> Result<BTreeMap<String, Component>> {
+    let manifest_size = |(_, entries): &(String, BTreeMap<String, Vec<u8>>)| {
+        entries.get("component.toml").map_or(0, Vec::len)
+    };
+    crate::parallel::map(
+        raw.into_iter().collect(),
+        manifest_size,
+        |(name, entries)| {
+            let parsed = component(origin, &name, entries)?;
+            Ok((name, parsed))
+        },
+    )
+    .into_iter()
+    .collect()
+}
+
+/// Component `name` from its files (paths inside its folder).
+fn component(
+    origin: &Path,
+    name: &str,
+    mut entries: BTreeMap<String, Vec<u8>>,
+) -> Result<Component> {
+    let fail = |message: String| Error::TemplateSet {
+        path: origin.join(component_dir(name)),
+        message,
+    };
+    let manifest_bytes = entries
+        .remove("component.toml")
+        .ok_or_else(|| fail("missing `component.toml`".into()))?;
+    let manifest = parse_manifest(name, &manifest_bytes).map_err(fail)?;
+    let (mut files, mut fills) = (BTreeMap::new(), BTreeMap::new());
+    for (path, bytes) in entries {
+        if let Some(file) = path.strip_prefix("files/") {
+            files.insert(file.to_owned(), bytes);
+        } else if let Some(fill) = path.strip_prefix("fills/") {
+            fills.insert(fill.to_owned(), bytes);
+        }
+    }
+    Ok(Component {
+        manifest,
+        files,
+        fills,
+    })
 }
 
 /// The folder of component `name` inside a template set.

@@ -51,8 +51,14 @@ fn slot_helper(
     } else {
         "-"
     };
-    out.write(&format!("{START}{name}{SEP}{mode}{START}"))?;
+    out.write(&marker(name, mode))?;
     Ok(())
+}
+
+/// What the helper leaves for slot `name` (mode `-`, `s`orted or `b`lank
+/// lines between fills), for [`expand`] to replace.
+pub(crate) fn marker(name: &str, mode: &str) -> String {
+    format!("{START}{name}{SEP}{mode}{START}")
 }
 
 /// The slots a template source declares, in order of appearance.

@@ -169,7 +169,14 @@ pub(super) fn parse_toml(dir_name: &str, text: &str) -> Result<Manifest, String>
     // Parsed once, for the typed fields and the dependency tables alike; only
     // an error is worth a second parse, which locates it in the text.
     let doc: toml_edit::DocumentMut = text.parse().map_err(|e| invalid(&e))?;
-    let raw: RawManifest = toml_edit::de::from_document(doc.clone()).map_err(|e| {
+    // The tables serde would drop the comments of, taken before the document
+    // goes to serde (cloning it whole cost more than parsing it).
+    let (dependencies, dev_dependencies, profile) = (
+        table_of(&doc, "dependencies")?,
+        table_of(&doc, "dev-dependencies")?,
+        table_of(&doc, "profile")?,
+    );
+    let raw: RawManifest = toml_edit::de::from_document(doc).map_err(|e| {
         match toml_edit::de::from_str::<RawManifest>(text) {
             Err(located) => invalid(&located),
             Ok(_) => invalid(&e),
@@ -261,10 +268,6 @@ pub(super) fn parse_toml(dir_name: &str, text: &str) -> Result<Manifest, String>
             })
         })
         .collect::<Result<Vec<_>, String>>()?;
-    let (dependencies, dev_dependencies) = (
-        table_of(&doc, "dependencies")?,
-        table_of(&doc, "dev-dependencies")?,
-    );
     Ok(Manifest {
         name: raw.name,
         summary: raw.summary,
@@ -281,7 +284,7 @@ pub(super) fn parse_toml(dir_name: &str, text: &str) -> Result<Manifest, String>
         services_command: raw.services_command,
         dependencies,
         dev_dependencies,
-        profile: table_of(&doc, "profile")?,
+        profile,
         template: None,
     })
 }
