@@ -18,6 +18,7 @@ pub mod answers;
 pub mod cli;
 mod commands;
 pub mod error;
+pub mod lockfile;
 mod parallel;
 pub mod project;
 pub mod regen;
@@ -32,11 +33,16 @@ pub use crate::error::{Error, Result};
 use crate::template::TemplateSet;
 use crate::tree::Tree;
 
-/// Renders the full tree of a new project (files, `stanchion.toml`, base copies)
+/// Renders the full tree of a new project (files, `stanchion.toml`, base copies,
+/// and `Cargo.lock` where the template set's graph covers the dependencies)
 /// for `answers` from `templates`. Pure: touches no disk.
 pub fn generate(templates: &TemplateSet, answers: &Answers) -> Result<Tree> {
     let rendered = template::render(templates, answers)?;
-    Ok(project::project_tree(answers, &rendered))
+    let mut tree = project::project_tree(answers, &rendered);
+    if let Some(Ok(lock)) = lockfile::for_project(templates, &rendered) {
+        tree.insert("Cargo.lock", lock);
+    }
+    Ok(tree)
 }
 
 /// Runs the command line.

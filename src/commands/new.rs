@@ -88,6 +88,18 @@ pub(crate) fn new(args: &NewArgs) -> Result<()> {
     if let Some(env) = development_env(&rendered.env)? {
         tree.insert(".env", env);
     }
+    // The tested dependency set; not a component's file, so `regen` leaves it
+    // to the user and cargo.
+    let lock_note = match crate::lockfile::for_project(&templates, &rendered) {
+        Some(Ok(lock)) => {
+            tree.insert("Cargo.lock", lock);
+            None
+        }
+        Some(Err(crate::lockfile::Unknown(dependency))) => Some(format!(
+            "no Cargo.lock written: `{dependency}` is not in the template set's tested dependency graph; cargo resolves the dependencies at the first build"
+        )),
+        None => None,
+    };
     let target = args
         .dir
         .clone()
@@ -96,6 +108,9 @@ pub(crate) fn new(args: &NewArgs) -> Result<()> {
     let mut err = std::io::stderr().lock();
     for warning in answers.warnings() {
         let _ = writeln!(err, "warning: {warning}");
+    }
+    if let Some(note) = &lock_note {
+        let _ = writeln!(err, "note: {note}");
     }
     if dry_run {
         print_tree(&mut std::io::stdout().lock(), &tree)?;

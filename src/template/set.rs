@@ -2,7 +2,8 @@
 //!
 //! Layout: `base/` and `components/<name>/`, each holding a `component.toml`
 //! manifest ([`super::manifest`]), a `files/` tree and optionally a `fills/`
-//! folder of slot fills; and `presets/<name>.toml`, named sets of answers. The
+//! folder of slot fills; `presets/<name>.toml`, named sets of answers; and
+//! optionally `lock.json`, the tested dependency graph ([`crate::lockfile`]). The
 //! folder tree *is* the component list: a component exists exactly when its
 //! folder does, and everything about it — questions, selection, variables,
 //! fills — comes from its manifest. Both sources load into the same in-memory
@@ -50,6 +51,9 @@ pub struct TemplateSet {
     pub presets: BTreeMap<String, Preset>,
     /// Every question, in asking order.
     pub catalog: Catalog,
+    /// `lock.json`: the dependency graph new projects' lockfiles are cut from
+    /// ([`crate::lockfile`]), unparsed until a project is written.
+    pub lock: Option<Vec<u8>>,
 }
 
 impl TemplateSet {
@@ -140,6 +144,7 @@ impl TemplateSet {
             components,
             presets,
             catalog: Catalog::default(),
+            lock: raw.lock,
         };
         set.catalog = set.build_catalog()?;
         set.check()?;
@@ -288,12 +293,16 @@ struct Raw {
     components: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
     /// Preset files by preset name.
     presets: BTreeMap<String, Vec<u8>>,
+    /// `lock.json`, if the set has one.
+    lock: Option<Vec<u8>>,
 }
 
 impl Raw {
     /// Files `rel` (a path inside the template set) away.
     fn add(&mut self, rel: &str, bytes: Vec<u8>) {
-        if let Some(name) = rel
+        if rel == "lock.json" {
+            self.lock = Some(bytes);
+        } else if let Some(name) = rel
             .strip_prefix("presets/")
             .and_then(|n| n.strip_suffix(".toml"))
             .filter(|n| !n.contains('/'))

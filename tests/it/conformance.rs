@@ -69,7 +69,7 @@ fn build(dir: &Path, name: &str, args: &[&str]) -> (PathBuf, PathBuf) {
         .arg(&project)
         .assert()
         .success();
-    cargo_with_env(&project, &["build", "--quiet"], &[]);
+    cargo_with_env(&project, &["build", "--locked", "--quiet"], &[]);
     (project, generated_target_dir().join("debug").join(name))
 }
 

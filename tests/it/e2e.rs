@@ -189,9 +189,18 @@ fn build_test_and_run(case: &Case<'_>, check: impl FnOnce(&Service)) -> String {
         .success();
     let cargo = |args: &[&str]| cargo_with_env(&project, args, case.test_env);
     cargo(&["fmt", "--check"]);
-    cargo(&["clippy", "--all-targets", "--quiet", "--", "-D", "warnings"]);
-    cargo(&["test", "--quiet"]);
-    cargo(&["build", "--quiet"]);
+    // `--locked`: the Cargo.lock `new` wrote is the one that is built.
+    cargo(&[
+        "clippy",
+        "--locked",
+        "--all-targets",
+        "--quiet",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    cargo(&["test", "--locked", "--quiet"]);
+    cargo(&["build", "--locked", "--quiet"]);
     let binary = generated_target_dir().join("debug").join(name);
     if case.migrate {
         let output = Command::new(&binary)

@@ -365,13 +365,23 @@ fn run_and_probe(n: usize, dir: &std::path::Path, pairs: &[(String, Value)]) {
     stop(service);
 }
 
+/// Every pairwise row's answers and rendered tree.
+pub(crate) fn rendered_rows() -> Vec<(Vec<(String, Value)>, stanchion::tree::Tree)> {
+    let dims = available(dimensions());
+    covering_rows(&dims)
+        .iter()
+        .map(|row| {
+            let pairs = answer_pairs(&dims, row);
+            let tree = renders(&pairs).unwrap();
+            (pairs, tree)
+        })
+        .collect()
+}
+
 #[test]
 fn no_pairwise_combination_forms_an_import_cycle() {
-    let dims = available(dimensions());
-    for (n, row) in covering_rows(&dims).iter().enumerate() {
-        let pairs = answer_pairs(&dims, row);
-        let tree = renders(&pairs).unwrap();
-        crate::modules::assert_no_import_cycle(&format!("combination {n}: {pairs:?}"), &tree);
+    for (n, (pairs, tree)) in rendered_rows().iter().enumerate() {
+        crate::modules::assert_no_import_cycle(&format!("combination {n}: {pairs:?}"), tree);
     }
 }
 
@@ -391,11 +401,24 @@ fn every_pairwise_combination_of_available_answers_compiles_and_serves() {
             .execute()
             .unwrap();
         cargo(&dir, &["fmt", "--check"]);
+        // `--locked`: every row builds from the Cargo.lock it ships with.
+        assert!(
+            dir.join("Cargo.lock").is_file(),
+            "combination {n} has a Cargo.lock"
+        );
         cargo(
             &dir,
-            &["clippy", "--all-targets", "--quiet", "--", "-D", "warnings"],
+            &[
+                "clippy",
+                "--locked",
+                "--all-targets",
+                "--quiet",
+                "--",
+                "-D",
+                "warnings",
+            ],
         );
-        cargo(&dir, &["build", "--quiet"]);
+        cargo(&dir, &["build", "--locked", "--quiet"]);
         run_and_probe(n, &dir, &pairs);
     }
 }
