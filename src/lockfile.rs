@@ -224,8 +224,10 @@ impl<'g> Walk<'g> {
     /// Expands until nothing changes.
     fn run(&mut self) {
         while let Some(id) = self.queue.pop() {
-            let requested = self.active[id].clone().unwrap_or_default();
-            for (package, features) in enabled(&self.graph.packages[id], &requested) {
+            let Some(requested) = &self.active[id] else {
+                continue;
+            };
+            for (package, features) in enabled(&self.graph.packages[id], requested) {
                 self.request(package, features);
             }
         }

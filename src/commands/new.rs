@@ -84,15 +84,89 @@ pub(crate) fn new(args: &NewArgs) -> Result<()> {
             })?;
         return super::stdout(&String::from_utf8_lossy(&file.contents));
     }
-    let mut tree = project::project_tree(&answers, &rendered);
-    if let Some(env) = development_env(&rendered.env)? {
-        tree.insert(".env", env);
+    let written = std::thread::scope(|scope| -> Result<Option<PathBuf>> {
+        // The tested dependency set is cut on another core while this one
+        // builds the tree and stages its files. It is no component's file, so
+        // `regen` leaves it to the user and cargo.
+        let lock = scope.spawn(|| crate::lockfile::for_project(&templates, &rendered));
+        let lock = || lock_files(lock.join().expect("the lockfile thread panicked"));
+        let mut tree = project::project_tree(&answers, &rendered);
+        if let Some(env) = development_env(&rendered.env)? {
+            tree.insert(".env", env);
+        }
+        let target = args
+            .dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(answers.name.as_str()));
+        let mut err = std::io::stderr().lock();
+        for warning in answers.warnings() {
+            let _ = writeln!(err, "warning: {warning}");
+        }
+        let plan = (!dry_run)
+            .then(|| project::plan_write(&target, &tree, args.force))
+            .transpose()?;
+        let note = match plan.filter(project::WritePlan::is_fresh) {
+            // Nothing to list, so the lockfile can come last.
+            Some(plan) => {
+                let mut note = None;
+                plan.execute_with(|| {
+                    let (files, message) = lock();
+                    note = message;
+                    files
+                })?;
+                note
+            }
+            None => {
+                let (files, note) = lock();
+                for (path, contents) in files.iter() {
+                    tree.insert(path, contents);
+                }
+                if dry_run {
+                    print_tree(&mut std::io::stdout().lock(), &tree)?;
+                    let _ = writeln!(
+                        err,
+                        "dry run: {} files ({} bytes) would be written to `{}`; nothing was written",
+                        tree.len(),
+                        tree.total_bytes(),
+                        target.display()
+                    );
+                    return Ok(None);
+                }
+                let plan = project::plan_write(&target, &tree, args.force)?;
+                if !plan.overwrites().is_empty() {
+                    let _ = writeln!(
+                        err,
+                        "--force: replacing {} existing files in `{}`:",
+                        plan.overwrites().len(),
+                        target.display()
+                    );
+                    for path in plan.overwrites() {
+                        let _ = writeln!(err, "  {path}");
+                    }
+                }
+                plan.execute()?;
+                note
+            }
+        };
+        if let Some(note) = note {
+            let _ = writeln!(err, "note: {note}");
+        }
+        Ok(Some(target))
+    })?;
+    match written {
+        Some(target) => finish(&templates, &answers, &rendered, &target),
+        None => Ok(()),
     }
-    // The tested dependency set; not a component's file, so `regen` leaves it
-    // to the user and cargo.
-    let lock_note = match crate::lockfile::for_project(&templates, &rendered) {
-        Some(Ok(lock)) => {
-            tree.insert("Cargo.lock", lock);
+}
+
+/// The lockfile to write, or why there is none.
+fn lock_files(
+    lock: Option<std::result::Result<String, crate::lockfile::Unknown>>,
+) -> (Tree, Option<String>) {
+    let mut files = Tree::new();
+    let note = match lock {
+        Some(Ok(text)) => {
+            files.insert("Cargo.lock", text);
             None
         }
         Some(Err(crate::lockfile::Unknown(dependency))) => Some(format!(
@@ -100,43 +174,18 @@ pub(crate) fn new(args: &NewArgs) -> Result<()> {
         )),
         None => None,
     };
-    let target = args
-        .dir
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(answers.name.as_str()));
+    (files, note)
+}
 
+/// Says what was created and what to do next.
+fn finish(
+    templates: &TemplateSet,
+    answers: &answers::Answers,
+    rendered: &template::Rendered,
+    target: &Path,
+) -> Result<()> {
     let mut err = std::io::stderr().lock();
-    for warning in answers.warnings() {
-        let _ = writeln!(err, "warning: {warning}");
-    }
-    if let Some(note) = &lock_note {
-        let _ = writeln!(err, "note: {note}");
-    }
-    if dry_run {
-        print_tree(&mut std::io::stdout().lock(), &tree)?;
-        let _ = writeln!(
-            err,
-            "dry run: {} files ({} bytes) would be written to `{}`; nothing was written",
-            tree.len(),
-            tree.total_bytes(),
-            target.display()
-        );
-        return Ok(());
-    }
-    let plan = project::plan_write(&target, &tree, args.force)?;
-    if !plan.overwrites().is_empty() {
-        let _ = writeln!(
-            err,
-            "--force: replacing {} existing files in `{}`:",
-            plan.overwrites().len(),
-            target.display()
-        );
-        for path in plan.overwrites() {
-            let _ = writeln!(err, "  {path}");
-        }
-    }
-    plan.execute()?;
-    let selected = template::select(&templates, &answers)?;
+    let selected = template::select(templates, answers)?;
     let components: Vec<&str> = selected.iter().map(|c| c.manifest.name.as_str()).collect();
     let services_command = selected
         .iter()
@@ -147,7 +196,7 @@ pub(crate) fn new(args: &NewArgs) -> Result<()> {
         answers.name,
         components.join(", "),
         target.display(),
-        next_steps(&rendered.env, services_command, &target),
+        next_steps(&rendered.env, services_command, target),
     );
     Ok(())
 }

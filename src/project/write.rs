@@ -75,11 +75,29 @@ impl WritePlan<'_> {
         }
     }
 
+    /// Whether the target is new or empty: nothing of the user's is replaced.
+    pub fn is_fresh(&self) -> bool {
+        matches!(self.mode, Mode::Fresh)
+    }
+
     /// Writes the tree.
     pub fn execute(self) -> Result<()> {
+        self.execute_with(Tree::new)
+    }
+
+    /// Writes the tree and the files `late` makes, which are staged last: work
+    /// that `late` waits for (on another thread) overlaps the staging. Late
+    /// files are not in [`WritePlan::overwrites`].
+    pub fn execute_with(self, late: impl FnOnce() -> Tree) -> Result<()> {
         match self.mode {
-            Mode::Fresh => write_fresh(&self.target, self.tree),
-            Mode::Into { .. } => write_into(&self.target, self.tree),
+            Mode::Fresh => write_fresh(&self.target, self.tree, late),
+            Mode::Into { .. } => {
+                let mut all = self.tree.clone();
+                for (path, contents) in late().iter() {
+                    all.insert(path, contents);
+                }
+                write_into(&self.target, &all)
+            }
         }
     }
 }
@@ -113,6 +131,18 @@ fn stage(dir: &Path, tree: &Tree) -> Result<()> {
     Ok(())
 }
 
+/// Stages files made after the rest, into directories staged already or new.
+fn stage_late(dir: &Path, tree: &Tree) -> Result<()> {
+    for (path, contents) in tree.iter() {
+        let dest = dir.join(path);
+        if let Some(parent) = dest.parent() {
+            fs::create_dir_all(parent).map_err(|e| Error::io("create", parent, e))?;
+        }
+        fs::write(&dest, contents).map_err(|e| Error::io("write", &dest, e))?;
+    }
+    Ok(())
+}
+
 fn staging_dir(inside: &Path) -> Result<tempfile::TempDir> {
     tempfile::Builder::new()
         .prefix(".stanchion-staging-")
@@ -120,7 +150,7 @@ fn staging_dir(inside: &Path) -> Result<tempfile::TempDir> {
         .map_err(|e| Error::io("create a staging directory in", inside, e))
 }
 
-fn write_fresh(target: &Path, tree: &Tree) -> Result<()> {
+fn write_fresh(target: &Path, tree: &Tree, late: impl FnOnce() -> Tree) -> Result<()> {
     let parent = match target.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
         _ => PathBuf::from("."),
@@ -128,6 +158,7 @@ fn write_fresh(target: &Path, tree: &Tree) -> Result<()> {
     fs::create_dir_all(&parent).map_err(|e| Error::io("create", &parent, e))?;
     let staging = staging_dir(&parent)?;
     stage(staging.path(), tree)?;
+    stage_late(staging.path(), &late())?;
     if target.exists() {
         // An empty directory: replace it.
         fs::remove_dir(target).map_err(|e| Error::io("replace", target, e))?;

@@ -555,12 +555,14 @@ fn add_each_available_component_to_a_minimal_project_and_it_still_builds() {
         .assert()
         .success();
     // `new` also writes a `.env` with a fresh development secret (random, so
-    // never equal, and never part of what is generated or recorded).
+    // never equal, and never part of what is generated or recorded), and a
+    // Cargo.lock for its dependencies, which `add` leaves to the user and
+    // cargo (tests/it/lockfile.rs).
     let secrets = fs::read_to_string(fresh.join(".env")).unwrap();
     assert!(secrets.contains("JWT_SECRET="), "{secrets}");
     let generated = |dir: &Path| {
         let mut files = project_files(dir);
-        files.retain(|(path, _)| path != ".env");
+        files.retain(|(path, _)| path != ".env" && path != "Cargo.lock");
         files
     };
     assert!(
