@@ -3,7 +3,9 @@
 mod cli;
 mod conformance;
 mod contract;
+mod deploy_files;
 mod e2e;
+mod metric_names;
 mod modules;
 mod moves;
 mod pairwise;
