@@ -3,8 +3,10 @@
 mod cli;
 mod conformance;
 mod contract;
+mod deploy_files;
 mod e2e;
 mod lockfile;
+mod metric_names;
 mod modules;
 mod moves;
 mod pairwise;

@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use uuid::Uuid;
 
+use super::failure::Reason;
 use super::token::{Claims, TokenKind, Tokens};
 use crate::error::Problem;
 
@@ -84,6 +85,12 @@ pub enum AuthError {
 
 impl IntoResponse for AuthError {
     fn into_response(self) -> Response {
+        super::failure::refused(match self {
+            Self::Missing => Reason::MissingToken,
+            Self::Expired => Reason::ExpiredToken,
+            Self::Invalid | Self::WrongKind(_) => Reason::InvalidToken,
+            Self::MissingRole(_) => Reason::Forbidden,
+        });
         let (status, challenge) = match self {
             Self::Missing => (StatusCode::UNAUTHORIZED, HeaderValue::from_static("Bearer")),
             Self::Expired => (

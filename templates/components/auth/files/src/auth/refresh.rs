@@ -101,6 +101,7 @@ pub async fn exchange<T>(
             .map(|row| row.try_get("family"))
             .transpose()?;
         let Some(family) = family else {
+            super::failure::refused(super::failure::Reason::RefreshRevoked);
             return Err(Error::Unauthorized(REVOKED.into()));
         };
         sqlx::query(REVOKE).bind(family).execute(&mut *tx).await?;
@@ -114,7 +115,10 @@ pub async fn exchange<T>(
         .map(|row| row.try_get("email"))
         .transpose()?;
     // Rows cascade with their account, so this is a deletion racing us.
-    let email = email.ok_or_else(|| Error::Unauthorized(REVOKED.into()))?;
+    let Some(email) = email else {
+        super::failure::refused(super::failure::Reason::RefreshRevoked);
+        return Err(Error::Unauthorized(REVOKED.into()));
+    };
     let (issued, successor) = issue(&email)?;
     insert(&mut tx, &successor).await?;
     tx.commit().await?;
