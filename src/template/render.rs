@@ -213,10 +213,11 @@ pub fn render(set: &TemplateSet, answers: &Answers) -> Result<Rendered> {
         .collect();
     context["filled"] = serde_json::Value::Object(filled);
 
-    // Every slot a generated file declares, to check fills against.
+    // Every slot a generated file or an applied fill declares, to check fills
+    // against.
     let mut declared: Vec<String> = jobs
         .iter()
-        .filter(|j| j.template && matches!(j.target, Target::File(_)))
+        .filter(|j| j.template)
         .flat_map(|j| slots::declared(&String::from_utf8_lossy(j.bytes)))
         .collect();
     declared.sort();
@@ -263,6 +264,13 @@ pub fn render(set: &TemplateSet, answers: &Answers) -> Result<Rendered> {
             (slot, texts.into_iter().map(|(_, _, t)| t).collect())
         })
         .collect();
+    // A fill may declare slots of its own (a README section whose table other
+    // components add rows to).
+    let by_slot = slots::nest(by_slot).map_err(|slot| Error::Render {
+        component: "base".into(),
+        path: format!("slot `{slot}`"),
+        message: "fills nest deeper than 8 slots (does a fill of this slot declare it?)".into(),
+    })?;
 
     let mut out = Rendered {
         env,
@@ -311,7 +319,9 @@ fn output_path(manifest: &Manifest, path: &str, answers: &Answers) -> Option<Str
 }
 
 /// The fills of each component's `fills/` folder that its manifest does not
-/// name: `fills/SLOT.hbs` fills slot `SLOT` in the default order.
+/// name: `fills/SLOT.hbs` fills slot `SLOT` in the default order, and
+/// `fills/SLOT.when-OTHER.hbs` does so only when component `OTHER` is
+/// selected too.
 fn auto_fills(selected: &[&Component], manifests: &[Manifest]) -> Vec<Vec<Fill>> {
     selected
         .iter()
@@ -327,12 +337,22 @@ fn auto_fills(selected: &[&Component], manifests: &[Manifest]) -> Vec<Vec<Fill>>
                         .iter()
                         .any(|f| matches!(&f.text, FillText::File(named) if named == *file))
                 })
-                .map(|file| Fill {
-                    slot: file.strip_suffix(".hbs").unwrap_or(file).to_owned(),
-                    order: super::manifest::DEFAULT_ORDER,
-                    text: FillText::File(file.clone()),
-                    when: Vec::new(),
-                    only_if: Vec::new(),
+                .map(|file| {
+                    // `<slot>.when-<component>…[.hbs]`: only with those
+                    // components selected.
+                    let mut slot = file.strip_suffix(".hbs").unwrap_or(file);
+                    let mut when = Vec::new();
+                    while let Some((rest, component)) = slot.rsplit_once(".when-") {
+                        when.insert(0, component.to_owned());
+                        slot = rest;
+                    }
+                    Fill {
+                        slot: slot.to_owned(),
+                        order: super::manifest::DEFAULT_ORDER,
+                        text: FillText::File(file.clone()),
+                        when,
+                        only_if: Vec::new(),
+                    }
                 })
                 .collect()
         })

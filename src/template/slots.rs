@@ -77,6 +77,42 @@ pub fn declared(source: &str) -> Vec<String> {
     out
 }
 
+/// `fills` with the slots that fills declare expanded, however deep (up to
+/// eight levels); the name of a slot still unexpanded after that, which can
+/// only be a fill that declares its own slot.
+pub fn nest(
+    mut fills: BTreeMap<String, Vec<String>>,
+) -> Result<BTreeMap<String, Vec<String>>, String> {
+    for _ in 0..8 {
+        if !fills.values().flatten().any(|t| t.contains(START)) {
+            return Ok(fills);
+        }
+        fills = fills
+            .iter()
+            .map(|(slot, texts)| {
+                let texts = texts
+                    .iter()
+                    .map(|t| {
+                        if t.contains(START) {
+                            expand(t, &fills)
+                        } else {
+                            t.clone()
+                        }
+                    })
+                    .collect();
+                (slot.clone(), texts)
+            })
+            .collect();
+    }
+    match fills
+        .iter()
+        .find(|(_, texts)| texts.iter().any(|t| t.contains(START)))
+    {
+        Some((slot, _)) => Err(slot.clone()),
+        None => Ok(fills),
+    }
+}
+
 /// Replaces the slot markers in `rendered` with `fills` (rendered texts by slot,
 /// in order).
 pub fn expand(rendered: &str, fills: &BTreeMap<String, Vec<String>>) -> String {
@@ -217,6 +253,36 @@ mod tests {
             .map(|(k, v)| ((*k).to_owned(), v.iter().map(|s| (*s).to_owned()).collect()))
             .collect();
         expand(&rendered, &fills)
+    }
+
+    #[test]
+    fn a_fill_may_declare_a_slot_that_other_fills_fill() {
+        let fills: BTreeMap<String, Vec<String>> = [
+            (
+                "section".to_owned(),
+                vec![format!("| a |\n{}\n", marker("rows", "-"))],
+            ),
+            (
+                "rows".to_owned(),
+                vec![
+                    "| b |\n".to_owned(),
+                    format!("| c{} |\n", marker("cell", "-")),
+                ],
+            ),
+            ("cell".to_owned(), vec!["!".to_owned()]),
+        ]
+        .into();
+        let nested = nest(fills).unwrap();
+        assert_eq!(
+            expand(&format!("# T\n{}\n", marker("section", "b")), &nested),
+            "# T\n| a |\n| b |\n| c! |\n"
+        );
+        let cycle: BTreeMap<String, Vec<String>> = [(
+            "loop".to_owned(),
+            vec![format!("x\n{}\n", marker("loop", "-"))],
+        )]
+        .into();
+        assert_eq!(nest(cycle), Err("loop".to_owned()));
     }
 
     #[test]
