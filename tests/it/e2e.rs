@@ -26,7 +26,7 @@ pub(crate) fn agent() -> ureq::Agent {
         .into()
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -63,7 +63,11 @@ impl Drop for Service {
 
 /// Starts `binary` in `project` (where a SQLite file would go) with `envs`.
 pub(crate) fn start(binary: &Path, project: &Path, envs: &[(&str, &str)]) -> Service {
-    let port = free_port();
+    start_on(free_port(), binary, project, envs)
+}
+
+/// [`start`] on `port`, once `/health/ready` answers 200.
+pub(crate) fn start_on(port: u16, binary: &Path, project: &Path, envs: &[(&str, &str)]) -> Service {
     let mut child = Command::new(binary)
         .current_dir(project)
         .envs(envs.iter().copied())

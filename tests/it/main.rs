@@ -1,5 +1,6 @@
 //! stanchion's integration tests, in one binary.
 
+mod balancer;
 mod cli;
 mod conformance;
 mod contract;
