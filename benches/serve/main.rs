@@ -89,13 +89,16 @@ fn main() {
         .map_or_else(|| repo.join("target/generated"), PathBuf::from);
     let tmp = tempfile::tempdir().expect("a temporary directory");
     let project = tmp.path().join(NAME);
-    let status = std::process::Command::new(env!("CARGO_BIN_EXE_stanchion"))
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_stanchion"))
         .args(["new", NAME, "--yes", "--preset", "full", "--dir"])
         .arg(&project)
-        .stdout(std::process::Stdio::null())
-        .status()
+        .output()
         .expect("stanchion runs");
-    assert!(status.success(), "`stanchion new --preset full` failed");
+    assert!(
+        output.status.success(),
+        "`stanchion new --preset full` failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let built = services::build_release(&project.join("Cargo.toml"), &target_dir, false);
     let reference_manifest = repo.join("benches/reference/Cargo.toml");
     let reference_built = services::build_release(&reference_manifest, &target_dir, true);

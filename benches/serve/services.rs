@@ -43,6 +43,8 @@ impl ScratchDatabase {
     pub(crate) fn create(admin: &str, name: &str) -> Self {
         let status = Command::new("psql")
             .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", admin])
+            // No NOTICE that the database to drop first does not exist.
+            .env("PGOPTIONS", "--client-min-messages=warning")
             .arg("-c")
             .arg(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
             .arg("-c")
