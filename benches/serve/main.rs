@@ -88,10 +88,10 @@ fn main() {
     let target_dir = std::env::var_os("STANCHION_GENERATED_TARGET_DIR")
         .map_or_else(|| repo.join("target/generated"), PathBuf::from);
     let tmp = tempfile::tempdir().expect("a temporary directory");
-    let project = tmp.path().join(NAME);
+    let generated_now = tmp.path().join(NAME);
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_stanchion"))
         .args(["new", NAME, "--yes", "--preset", "full", "--dir"])
-        .arg(&project)
+        .arg(&generated_now)
         .output()
         .expect("stanchion runs");
     assert!(
@@ -99,6 +99,10 @@ fn main() {
         "`stanchion new --preset full` failed:\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    // Built from one place, where only what changed is rewritten: cargo then
+    // rebuilds nothing when the templates did not change since the last run.
+    let project = target_dir.join(format!("{NAME}-project"));
+    services::sync(&generated_now, &project);
     let built = services::build_release(&project.join("Cargo.toml"), &target_dir, false);
     let reference_manifest = repo.join("benches/reference/Cargo.toml");
     let reference_built = services::build_release(&reference_manifest, &target_dir, true);

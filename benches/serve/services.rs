@@ -31,6 +31,39 @@ pub(crate) fn build_release(manifest: &Path, target_dir: &Path, locked: bool) ->
     started.elapsed()
 }
 
+/// Makes `to` hold the files of `from`: writes those that are new or differ
+/// and deletes those `from` does not have (but `Cargo.lock`, which cargo wrote
+/// there and which keeps the dependencies of the last build), leaving unchanged
+/// files (and their modification times) alone.
+pub(crate) fn sync(from: &Path, to: &Path) {
+    let files = |root: &Path| -> Vec<PathBuf> {
+        walkdir::WalkDir::new(root)
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|entry| entry.file_type().is_file())
+            .map(|entry| entry.path().strip_prefix(root).unwrap().to_path_buf())
+            .collect()
+    };
+    let wanted = files(from);
+    if to.exists() {
+        let stale = files(to);
+        let stale = stale
+            .iter()
+            .filter(|path| !wanted.contains(path) && path.as_os_str() != "Cargo.lock");
+        for stale in stale {
+            std::fs::remove_file(to.join(stale)).expect("a stale file is removed");
+        }
+    }
+    for path in &wanted {
+        let content = std::fs::read(from.join(path)).expect("a generated file");
+        let target = to.join(path);
+        if std::fs::read(&target).ok().as_ref() != Some(&content) {
+            std::fs::create_dir_all(target.parent().unwrap()).expect("a directory");
+            std::fs::write(&target, content).expect("a file is written");
+        }
+    }
+}
+
 /// A database of its own on the machine's PostgreSQL, dropped afterwards.
 pub(crate) struct ScratchDatabase {
     admin: String,
