@@ -220,6 +220,9 @@ fn build_test_and_run(case: &Case<'_>, check: impl FnOnce(&Service)) -> String {
     let service = start(&binary, &project, case.run_env);
     check_base_contract(&service);
     check(&service);
+    if case.name == "e2e-minimal" {
+        check_load_example(&project, &service);
+    }
     let logs = stop(service);
     let line = logs
         .lines()
@@ -243,6 +246,43 @@ fn minimal_preset_builds_passes_its_tests_and_serves() {
         migrate: false,
     };
     build_test_and_run(&case, |_| {});
+}
+
+/// The project's own load generator (`examples/load.rs`), briefly, against
+/// its running binary: every request answered 200, and figures printed.
+fn check_load_example(project: &Path, service: &Service) {
+    let url = format!("{}/health/live", service.base);
+    let output = cargo_with_env(
+        project,
+        &[
+            "run",
+            "--locked",
+            "--quiet",
+            "--example",
+            "load",
+            "--",
+            &url,
+            "--connections",
+            "4",
+            "--seconds",
+            "2",
+        ],
+        &[],
+    );
+    let report = String::from_utf8_lossy(&output.stdout);
+    println!("examples/load.rs (debug build, 4 connections):\n{report}");
+    assert!(
+        report.contains(" req/s") && report.contains("p99"),
+        "{report}"
+    );
+    let answers = report
+        .lines()
+        .find(|l| l.starts_with("answers: "))
+        .expect("answers line");
+    assert!(
+        answers.starts_with("answers: 200: ") && !answers.contains(','),
+        "{report}"
+    );
 }
 
 /// Sends `body` (JSON) with `method` and returns the status, headers and body.
