@@ -1,5 +1,6 @@
 //! stanchion's integration tests, in one binary.
 
+mod cache_tiers;
 mod cli;
 mod conformance;
 mod contract;
