@@ -43,7 +43,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use redis::aio::ConnectionManager;
 
-use super::Local;
+use super::local::Local;
 use crate::error::BoxError;
 use crate::health::{Criticality, Readiness};
 use crate::redis_client::{REDIS_CONNECT_TIMEOUT, REDIS_RESPONSE_TIMEOUT, RedisUrl};
