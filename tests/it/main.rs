@@ -1,6 +1,7 @@
 //! stanchion's integration tests, in one binary.
 
 mod balancer;
+mod cache_tiers;
 mod cli;
 mod conformance;
 mod contract;

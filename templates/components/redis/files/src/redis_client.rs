@@ -53,6 +53,12 @@ impl RedisUrl {
             .map_err(|e| format!("not a valid Redis URL: {e}"))
     }
 
+    /// A client for this server, for connections of another kind than
+    /// [`RedisUrl::connect_lazy`]'s (a pub/sub subscription). Opens nothing.
+    pub fn client(&self) -> redis::Client {
+        redis::Client::open(self.0.clone()).expect("a parsed URL makes a client")
+    }
+
     /// A connection to this server that is opened on first use and reopened
     /// after a failure, multiplexing every command over one socket.
     ///
@@ -62,7 +68,7 @@ impl RedisUrl {
     /// answers a miss, the rate limiter fails open or closed); the next command
     /// tries to reconnect. Call it inside the Tokio runtime.
     pub fn connect_lazy(&self) -> redis::aio::ConnectionManager {
-        let client = redis::Client::open(self.0.clone()).expect("a parsed URL makes a client");
+        let client = self.client();
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(REDIS_CONNECT_TIMEOUT))
             .set_response_timeout(Some(REDIS_RESPONSE_TIMEOUT))
