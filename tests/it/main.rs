@@ -4,6 +4,7 @@ mod cli;
 mod conformance;
 mod contract;
 mod e2e;
+mod limiter;
 mod modules;
 mod moves;
 mod pairwise;
