@@ -7,6 +7,7 @@ mod conformance;
 mod contract;
 mod deploy_files;
 mod e2e;
+mod limiter;
 mod lockfile;
 mod metric_names;
 mod modules;

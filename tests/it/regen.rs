@@ -510,7 +510,7 @@ fn add_each_available_component_to_a_minimal_project_and_it_still_builds() {
         "src/http_cache.rs",
         "src/cache.rs",
         "tests/cache.rs",
-        "src/rate_limit.rs",
+        "src/rate_limit/mod.rs",
         "tests/rate_limit.rs",
         "src/auth/mod.rs",
         "tests/auth.rs",
