@@ -282,12 +282,8 @@ fn three_instances_behind_nginx_share_limits_tokens_and_data_and_restart_without
         .collect();
     std::thread::sleep(Duration::from_millis(500));
     for (i, &port) in ports.iter().enumerate() {
-        let service = instances[i].take().expect("running");
-        let logs = stop(service);
-        assert!(
-            logs.contains("shutting down") || logs.contains("shutdown"),
-            "{logs}"
-        );
+        // SIGTERM; `stop` checks the instance drained and exited 0.
+        stop(instances[i].take().expect("running"));
         instances[i] = Some(start_on(port, &binary, &project, &env));
         std::thread::sleep(Duration::from_millis(300));
     }
