@@ -122,13 +122,28 @@ pub fn for_project(
     set: &crate::template::TemplateSet,
     rendered: &crate::template::Rendered,
 ) -> Option<Result<String, Unknown>> {
+    cut(graph_of(set)?, rendered)
+}
+
+/// `set`'s dependency graph, parsed: None when the set has no `lock.json`.
+/// `new` calls it on a core of its own as soon as the set is loaded, so the
+/// parse overlaps resolving the answers and rendering.
+pub fn graph_of(set: &crate::template::TemplateSet) -> Option<Result<Graph, Unknown>> {
     let bytes = set.lock.as_deref()?;
-    let graph: Graph = match serde_json::from_slice(bytes) {
-        Ok(graph) => graph,
-        Err(e) => return Some(Err(Unknown(format!("lock.json does not parse: {e}")))),
-    };
+    Some(
+        serde_json::from_slice(bytes)
+            .map_err(|e| Unknown(format!("lock.json does not parse: {e}"))),
+    )
+}
+
+/// The lockfile of a rendered project, cut from `graph`: None when the
+/// project has no `Cargo.toml`.
+pub fn cut(
+    graph: Result<Graph, Unknown>,
+    rendered: &crate::template::Rendered,
+) -> Option<Result<String, Unknown>> {
     let manifest = rendered.files.get("Cargo.toml")?;
-    Some(trim(&graph, &String::from_utf8_lossy(&manifest.contents)))
+    Some(graph.and_then(|graph| trim(&graph, &String::from_utf8_lossy(&manifest.contents))))
 }
 
 /// The lockfile of the project whose `Cargo.toml` is `manifest`.
@@ -154,36 +169,31 @@ pub fn trim(graph: &Graph, manifest: &str) -> Result<String, Unknown> {
             direct.insert(root.package);
             let mut wanted = features;
             if default {
-                wanted.push("default".into());
+                wanted.push("default");
             }
             walk.request(root.package, wanted);
         }
     }
     walk.run();
-    Ok(encode(graph, &walk.active, name, version, &direct))
+    Ok(encode(&walk, name, version, &direct))
 }
 
 /// A dependency's version requirement, features and default-features flag.
-fn requirement(item: &toml_edit::Item) -> (String, Vec<String>, bool) {
+fn requirement(item: &toml_edit::Item) -> (&str, Vec<&str>, bool) {
     if let Some(req) = item.as_str() {
-        return (req.to_owned(), Vec::new(), true);
+        return (req, Vec::new(), true);
     }
     let Some(table) = item.as_table_like() else {
-        return (String::new(), Vec::new(), true);
+        return ("", Vec::new(), true);
     };
     let req = table
         .get("version")
         .and_then(toml_edit::Item::as_str)
-        .unwrap_or_default()
-        .to_owned();
+        .unwrap_or_default();
     let features = table
         .get("features")
         .and_then(toml_edit::Item::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
+        .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
         .unwrap_or_default();
     let default = table
         .get("default-features")
@@ -192,26 +202,32 @@ fn requirement(item: &toml_edit::Item) -> (String, Vec<String>, bool) {
     (req, features, default)
 }
 
-/// Which packages a resolve reaches, and with which features.
-struct Walk<'g> {
-    graph: &'g Graph,
+/// Which packages a resolve reaches, and with which features. Feature names
+/// are borrowed from the graph and the manifest.
+struct Walk<'a> {
+    graph: &'a Graph,
     /// Requested features of each reached package (None: not reached).
-    active: Vec<Option<BTreeSet<String>>>,
+    active: Vec<Option<BTreeSet<&'a str>>>,
+    /// The dependencies each reached package uses, as of its last expansion
+    /// (which saw its final features: a package is expanded again whenever
+    /// they grow).
+    uses: Vec<Vec<usize>>,
     /// Packages whose features grew since they were last expanded.
     queue: Vec<usize>,
 }
 
-impl<'g> Walk<'g> {
-    fn new(graph: &'g Graph) -> Self {
+impl<'a> Walk<'a> {
+    fn new(graph: &'a Graph) -> Self {
         Self {
             graph,
             active: vec![None; graph.packages.len()],
+            uses: vec![Vec::new(); graph.packages.len()],
             queue: Vec::new(),
         }
     }
 
     /// Reaches `package` with `features` (on top of those it already has).
-    fn request(&mut self, package: usize, features: impl IntoIterator<Item = String>) {
+    fn request(&mut self, package: usize, features: impl IntoIterator<Item = &'a str>) {
         let reached = self.active[package].is_none();
         let set = self.active[package].get_or_insert_with(BTreeSet::new);
         let before = set.len();
@@ -223,11 +239,14 @@ impl<'g> Walk<'g> {
 
     /// Expands until nothing changes.
     fn run(&mut self) {
+        let graph = self.graph;
         while let Some(id) = self.queue.pop() {
             let Some(requested) = &self.active[id] else {
                 continue;
             };
-            for (package, features) in enabled(&self.graph.packages[id], requested) {
+            let on = enabled(&graph.packages[id], requested);
+            self.uses[id] = on.iter().map(|(package, _)| *package).collect();
+            for (package, features) in on {
                 self.request(package, features);
             }
         }
@@ -236,20 +255,20 @@ impl<'g> Walk<'g> {
 
 /// The dependencies of `package` that its `requested` features turn on (all
 /// of its non-optional ones among them), each with the features asked of it.
-fn enabled(package: &Package, requested: &BTreeSet<String>) -> Vec<(usize, Vec<String>)> {
+fn enabled<'a>(package: &'a Package, requested: &BTreeSet<&str>) -> Vec<(usize, Vec<&'a str>)> {
     // What the requested features end up enabling.
     let mut effects: Vec<&str> = Vec::new();
     for feature in requested {
         // A feature missing from the map enables no dependency.
-        if let Some(enables) = package.features.get(feature) {
+        if let Some(enables) = package.features.get(*feature) {
             effects.extend(enables.iter().map(String::as_str));
         }
     }
     let mut out = Vec::new();
     for dep in &package.deps {
-        let mut features = dep.features.clone();
+        let mut features: Vec<&str> = dep.features.iter().map(String::as_str).collect();
         if dep.default_features {
-            features.push("default".into());
+            features.push("default");
         }
         let mut on = !dep.optional;
         for effect in &effects {
@@ -259,7 +278,7 @@ fn enabled(package: &Package, requested: &BTreeSet<String>) -> Vec<(usize, Vec<S
                 // resolver drops it from the build later), so the lockfile
                 // must list it.
                 Some((name, feature)) if name.trim_end_matches('?') == dep.name => {
-                    features.push(feature.to_owned());
+                    features.push(feature);
                     on = true;
                 }
                 Some(_) => {}
@@ -276,15 +295,10 @@ fn enabled(package: &Package, requested: &BTreeSet<String>) -> Vec<(usize, Vec<S
 /// The lockfile text, in cargo's format (version 4): packages by name and
 /// version, each with its dependencies named alone, or with their version
 /// where two versions of one crate are locked.
-fn encode(
-    graph: &Graph,
-    active: &[Option<BTreeSet<String>>],
-    name: &str,
-    version: &str,
-    direct: &BTreeSet<usize>,
-) -> String {
+fn encode(walk: &Walk<'_>, name: &str, version: &str, direct: &BTreeSet<usize>) -> String {
+    let graph = walk.graph;
     let used: Vec<usize> = (0..graph.packages.len())
-        .filter(|&i| active[i].is_some())
+        .filter(|&i| walk.active[i].is_some())
         .collect();
     let mut versions_of: BTreeMap<&str, usize> = BTreeMap::new();
     for &i in &used {
@@ -301,69 +315,87 @@ fn encode(
             p.name.clone()
         }
     };
-    let ids = |deps: Vec<usize>| {
-        let mut ids: Vec<String> = deps.into_iter().map(id).collect();
+    let ids = |deps: &mut dyn Iterator<Item = usize>| {
+        let mut ids: Vec<String> = deps.map(id).collect();
         ids.sort();
         ids.dedup();
         ids
     };
-    // (name, version as numbers, text) of each package.
-    let mut entries: Vec<(&str, Vec<u64>, String)> = used
+    let mut entries: Vec<Entry<'_>> = used
         .iter()
         .map(|&i| {
             let p = &graph.packages[i];
-            let requested = active[i].as_ref().expect("a used package");
-            let deps = ids(enabled(p, requested).into_iter().map(|(d, _)| d).collect());
-            let text = package_text(
-                &p.name,
-                &p.version,
-                p.source.as_deref(),
-                p.checksum.as_deref(),
-                &deps,
-            );
-            (p.name.as_str(), numeric(&p.version), text)
+            let deps = ids(&mut walk.uses[i].iter().copied());
+            (p.name.as_str(), numeric(&p.version), Some(p), deps)
         })
         .collect();
-    let deps = ids(direct.iter().copied().collect());
     entries.push((
         name,
         numeric(version),
-        package_text(name, version, None, None, &deps),
+        None,
+        ids(&mut direct.iter().copied()),
     ));
     entries.sort_by(|a, b| a.0.cmp(b.0).then_with(|| a.1.cmp(&b.1)));
-    let mut out = String::from(
+    let mut out = String::with_capacity(entries.len() * 256);
+    out.push_str(
         "# This file is automatically @generated by Cargo.\n# It is not intended for manual editing.\nversion = 4\n",
     );
-    for (_, _, text) in entries {
+    for (name, _, package, deps) in &entries {
         out.push('\n');
-        out.push_str(&text);
+        let (version, source, checksum) = match package {
+            Some(p) => (
+                p.version.as_str(),
+                p.source.as_deref(),
+                p.checksum.as_deref(),
+            ),
+            None => (version, None, None),
+        };
+        package_text(&mut out, name, version, source, checksum, deps);
     }
     out
 }
 
-/// One `[[package]]` entry.
+/// A package of the lockfile: name, version as numbers (for ordering), the
+/// graph's package (None for the project itself) and its dependencies' ids.
+type Entry<'g> = (&'g str, Vec<u64>, Option<&'g Package>, Vec<String>);
+
+/// Appends one `[[package]]` entry to `out`.
 fn package_text(
+    out: &mut String,
     name: &str,
     version: &str,
     source: Option<&str>,
     checksum: Option<&str>,
     deps: &[String],
-) -> String {
-    let mut text = format!("[[package]]\nname = \"{name}\"\nversion = \"{version}\"\n");
+) {
+    for part in [
+        "[[package]]\nname = \"",
+        name,
+        "\"\nversion = \"",
+        version,
+        "\"\n",
+    ] {
+        out.push_str(part);
+    }
     if let Some(source) = source {
-        text.push_str(&format!("source = \"{source}\"\n"));
+        for part in ["source = \"", source, "\"\n"] {
+            out.push_str(part);
+        }
     }
     if let Some(checksum) = checksum {
-        text.push_str(&format!("checksum = \"{checksum}\"\n"));
+        for part in ["checksum = \"", checksum, "\"\n"] {
+            out.push_str(part);
+        }
     }
     if !deps.is_empty() {
-        text.push_str("dependencies = [\n");
+        out.push_str("dependencies = [\n");
         for dep in deps {
-            text.push_str(&format!(" \"{dep}\",\n"));
+            for part in [" \"", dep, "\",\n"] {
+                out.push_str(part);
+            }
         }
-        text.push_str("]\n");
+        out.push_str("]\n");
     }
-    text
 }
 
 /// The numeric parts of a version, for ordering (`1.10.0` after `1.9.2`).

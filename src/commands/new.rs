@@ -47,9 +47,24 @@ pub(super) fn preset<'a>(templates: &'a TemplateSet, name: &str) -> Result<&'a P
         })
 }
 
+/// The template set's dependency graph, parsed on a thread of its own.
+type GraphThread<'scope> = std::thread::ScopedJoinHandle<
+    'scope,
+    Option<std::result::Result<crate::lockfile::Graph, crate::lockfile::Unknown>>,
+>;
+
 pub(crate) fn new(args: &NewArgs) -> Result<()> {
     let templates = TemplateSet::load(args.template_dir.as_deref())?;
-    let mut layers = layers(args, &templates)?;
+    std::thread::scope(|scope| {
+        // The tested dependency graph is parsed on another core while the
+        // answers are resolved and the templates rendered.
+        let graph = scope.spawn(|| crate::lockfile::graph_of(&templates));
+        create(args, &templates, graph)
+    })
+}
+
+fn create(args: &NewArgs, templates: &TemplateSet, graph: GraphThread<'_>) -> Result<()> {
+    let mut layers = layers(args, templates)?;
     let dry_run = args.dry_run || args.show.is_some();
     // Refuse a bad destination before asking anything, when it is already known.
     let known_name = layers.iter().find_map(|l| match l.values.get("name") {
@@ -65,7 +80,7 @@ pub(crate) fn new(args: &NewArgs) -> Result<()> {
     } else if super::interactive() {
         let mut terminal = answers::tty::TerminalPrompter::new(super::color());
         if args.preset.is_none() && args.answers.is_none() {
-            if let Some(chosen) = ask_preset(&templates, &mut terminal)? {
+            if let Some(chosen) = ask_preset(templates, &mut terminal)? {
                 layers.push(Layer::from_preset(chosen));
             }
         }
@@ -73,7 +88,7 @@ pub(crate) fn new(args: &NewArgs) -> Result<()> {
     } else {
         answers::resolve(&templates.catalog, &layers, Fallback::Fail)?
     };
-    let rendered = template::render(&templates, &answers)?;
+    let rendered = template::render(templates, &answers)?;
     if let Some(path) = &args.show {
         let file = rendered
             .files
@@ -88,7 +103,9 @@ pub(crate) fn new(args: &NewArgs) -> Result<()> {
         // The tested dependency set is cut on another core while this one
         // builds the tree and stages its files. It is no component's file, so
         // `regen` leaves it to the user and cargo.
-        let lock = scope.spawn(|| crate::lockfile::for_project(&templates, &rendered));
+        let lock = scope.spawn(|| {
+            crate::lockfile::cut(graph.join().expect("the graph thread panicked")?, &rendered)
+        });
         let lock = || lock_files(lock.join().expect("the lockfile thread panicked"));
         let mut tree = project::project_tree(&answers, &rendered);
         if let Some(env) = development_env(&rendered.env)? {
@@ -154,7 +171,7 @@ pub(crate) fn new(args: &NewArgs) -> Result<()> {
         Ok(Some(target))
     })?;
     match written {
-        Some(target) => finish(&templates, &answers, &rendered, &target),
+        Some(target) => finish(templates, &answers, &rendered, &target),
         None => Ok(()),
     }
 }

@@ -135,7 +135,7 @@ fn render_with(
     let fast = |text: &str| {
         paths
             .fast
-            .then(|| super::fast::render(text, context.data()))
+            .then(|| super::fast::render(text, context.data(), hb.strict_mode()))
             .flatten()
     };
     if let Some(rendered) = fast(source) {
@@ -475,6 +475,46 @@ mod tests {
             }
         }
         assert!(rendered > 100, "{rendered}");
+    }
+
+    #[test]
+    fn the_fast_path_changes_no_answerless_render_of_the_embedded_manifests() {
+        // As `manifest::parse_manifest` renders them: no answers, not strict.
+        let set = crate::template::TemplateSet::embedded().unwrap();
+        let mut hb = handlebars::Handlebars::new();
+        hb.register_escape_fn(handlebars::no_escape);
+        let context = handlebars::Context::from(serde_json::json!({}));
+        let mut rendered = 0;
+        for component in set.components.values() {
+            let Some(source) = &component.manifest.template else {
+                continue;
+            };
+            let fast = render_with(
+                &hb,
+                &context,
+                source,
+                Paths {
+                    fast: true,
+                    holes: true,
+                },
+            );
+            let slow = render_with(
+                &hb,
+                &context,
+                source,
+                Paths {
+                    fast: false,
+                    holes: false,
+                },
+            );
+            let name = &component.manifest.name;
+            assert!(
+                fast.unwrap() == slow.unwrap(),
+                "{name}: the fast path changes the output"
+            );
+            rendered += 1;
+        }
+        assert!(rendered > 5, "{rendered}");
     }
 
     #[test]

@@ -53,10 +53,11 @@ enum Part<'a> {
     Tag(Tag<'a>, usize, usize),
 }
 
-/// `source` rendered with `data` as handlebars (strict mode, no escaping, the
-/// `slot` helper) renders it, or None when the source leaves the subset or
-/// handlebars would fail.
-pub(crate) fn render(source: &str, data: &Value) -> Option<String> {
+/// `source` rendered with `data` as handlebars (no escaping, the `slot`
+/// helper; in strict mode when `strict`) renders it, or None when the source
+/// leaves the subset or handlebars would fail. Out of strict mode (a manifest's
+/// first, answerless render) a missing value is empty, as in handlebars.
+pub(crate) fn render(source: &str, data: &Value, strict: bool) -> Option<String> {
     let mut parts = parse(source)?;
     standalone(source, &mut parts);
     let mut out = String::with_capacity(source.len());
@@ -74,7 +75,11 @@ pub(crate) fn render(source: &str, data: &Value) -> Option<String> {
             }
             Part::Tag(tag, ..) => match tag {
                 Tag::Open { negate, cond } => {
-                    let holds = if active { eval(cond, data)? } else { false };
+                    let holds = if active {
+                        eval(cond, data, strict)?
+                    } else {
+                        false
+                    };
                     stack.push((active, holds, *negate, false));
                     active = active && (holds != *negate);
                 }
@@ -94,7 +99,15 @@ pub(crate) fn render(source: &str, data: &Value) -> Option<String> {
                 }
                 Tag::Value(path) => {
                     if active {
-                        match lookup(data, path)? {
+                        let Some(value) = lookup(data, path) else {
+                            // Handlebars renders a missing value empty, or
+                            // reports it in strict mode.
+                            if strict {
+                                return None;
+                            }
+                            continue;
+                        };
+                        match value {
                             Value::String(s) => out.push_str(s),
                             Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
                             Value::Number(n) => out.push_str(&n.to_string()),
@@ -113,6 +126,10 @@ pub(crate) fn render(source: &str, data: &Value) -> Option<String> {
     stack.is_empty().then_some(out)
 }
 
+/// The tags around a raw block.
+const RAW_OPEN: &str = "{{{{raw}}}}";
+const RAW_CLOSE: &str = "{{{{/raw}}}}";
+
 /// The parts of `source`, or None if anything is outside the subset.
 fn parse(source: &str) -> Option<Vec<Part<'_>>> {
     let mut parts = Vec::new();
@@ -122,6 +139,21 @@ fn parse(source: &str) -> Option<Vec<Part<'_>>> {
         // An escaped `\{{` is literal text in handlebars.
         if source[..start].ends_with('\\') {
             return None;
+        }
+        // A raw block on one line (`{{{{raw}}}}{{ $value }}{{{{/raw}}}}`, as
+        // Prometheus and GitHub expressions are written) is text as it stands.
+        if let Some(rest) = source[start..].strip_prefix(RAW_OPEN) {
+            let length = rest.find(RAW_CLOSE)?;
+            let raw = &rest[..length];
+            if raw.trim().is_empty() || raw.contains('\n') {
+                return None;
+            }
+            if start > at {
+                parts.push(Part::Text(&source[at..start]));
+            }
+            parts.push(Part::Text(raw));
+            at = start + RAW_OPEN.len() + length + RAW_CLOSE.len();
+            continue;
         }
         let end = start + 2 + source[start + 2..].find("}}")? + 2;
         let inner = &source[start + 2..end - 2];
@@ -235,12 +267,16 @@ fn lookup<'v>(data: &'v Value, path: &str) -> Option<&'v Value> {
 }
 
 /// A block condition's value, or None where handlebars would report an error.
-fn eval(cond: &Cond<'_>, data: &Value) -> Option<bool> {
+fn eval(cond: &Cond<'_>, data: &Value, strict: bool) -> Option<bool> {
     match cond {
         // A missing value is false for `if` (no error, even in strict mode).
         Cond::Truthy(path) => Some(lookup(data, path).is_some_and(truthy)),
-        // `eq` reports a missing parameter.
-        Cond::Eq(path, literal) => Some(lookup(data, path)?.as_str() == Some(*literal)),
+        // `eq` reports a missing parameter in strict mode; otherwise it is
+        // null, equal to no string.
+        Cond::Eq(path, literal) => match lookup(data, path) {
+            Some(value) => Some(value.as_str() == Some(*literal)),
+            None => (!strict).then_some(false),
+        },
     }
 }
 

@@ -19,18 +19,20 @@ fn data() -> Value {
     })
 }
 
-/// What handlebars renders, as the fast path would have to.
-fn handlebars(source: &str, data: &Value) -> Option<String> {
-    registry()
-        .render_template_with_context(source, &handlebars::Context::from(data.clone()))
+/// What handlebars renders, as the fast path would have to (in strict mode
+/// when `strict`).
+fn handlebars(source: &str, data: &Value, strict: bool) -> Option<String> {
+    let mut hb = registry();
+    hb.set_strict_mode(strict);
+    hb.render_template_with_context(source, &handlebars::Context::from(data.clone()))
         .ok()
 }
 
 /// The fast path renders `source` at all, and as handlebars does.
 fn same(source: &str) {
-    let fast = render(source, &data());
+    let fast = render(source, &data(), true);
     assert!(fast.is_some(), "the fast path declined {source:?}");
-    assert_eq!(fast, handlebars(source, &data()), "{source:?}");
+    assert_eq!(fast, handlebars(source, &data(), true), "{source:?}");
 }
 
 #[test]
@@ -51,6 +53,9 @@ fn renders_the_subset_as_handlebars_does() {
         "{{#if answers.metrics}}{{name}}{{/if}}",
         "line {{slot \"a.b\"}}\n{{slot \"c\" sorted=true}}\n    {{slot \"d\" spaced=true}}\n",
         "{{name }}\n",
+        "a {{{{raw}}}}{{ $labels.x }}{{{{/raw}}}} b {{name}}\n",
+        "{{#if answers.metrics}}\n  x: \"{{{{raw}}}}{{ $value | humanize }}{{{{/raw}}}}\"\n{{/if}}\n",
+        "{{{{raw}}}}${{ runner.os }}{{{{/raw}}}}\n{{#unless n}}\nq\n{{/unless}}\n",
     ] {
         same(source);
     }
@@ -76,21 +81,43 @@ fn declines_what_it_does_not_know_and_what_handlebars_reports() {
         "{{ name}}",
         "{{#if answers.metrics}}\n{{name",
         "x\n{{/if}}\n{{#if answers.metrics}}",
+        "{{{{raw}}}}\n{{x}}\n{{{{/raw}}}}\n",
+        "{{{{raw}}}}{{x}}",
     ] {
-        assert_eq!(render(source, &data()), None, "{source:?}");
+        assert_eq!(render(source, &data(), true), None, "{source:?}");
     }
 }
 
-/// Random templates of the subset: text with blanks and line breaks, values,
-/// and nested `if` / `unless` blocks with and without `else`.
+#[test]
+fn out_of_strict_mode_a_missing_value_is_empty_as_in_handlebars() {
+    for source in [
+        "a {{missing}} b {{answers.nope}}\n",
+        "{{#if (eq missing \"x\")}}\ny\n{{else}}\nn\n{{/if}}\n",
+        "{{#unless (eq answers.nope \"x\")}}u{{/unless}}{{#if missing}}m{{/if}}\n",
+    ] {
+        let fast = render(source, &data(), false);
+        assert!(fast.is_some(), "the fast path declined {source:?}");
+        assert_eq!(fast, handlebars(source, &data(), false), "{source:?}");
+        assert_eq!(render(source, &data(), true), None, "{source:?}");
+    }
+}
+
+/// Random templates of the subset: text with blanks and line breaks, values
+/// (missing ones too), one-line raw blocks, and nested `if` / `unless` blocks with and without `else`.
 fn template() -> impl Strategy<Value = String> {
     let text = prop::collection::vec(
         prop::sample::select(vec!["a", " ", "  ", "\t", "\n", "\r\n", "x y", "}", "{"]),
         0..4,
     )
     .prop_map(|parts| parts.concat());
-    let value = prop::sample::select(vec!["{{name}}", "{{n}}", "{{answers.metrics}}"])
-        .prop_map(str::to_owned);
+    let value = prop::sample::select(vec![
+        "{{name}}",
+        "{{n}}",
+        "{{answers.metrics}}",
+        "{{answers.missing}}",
+        "{{{{raw}}}}{{ $v }}{{{{/raw}}}}",
+    ])
+    .prop_map(str::to_owned);
     let leaf = prop_oneof![text, value];
     leaf.prop_recursive(4, 48, 6, |inner| {
         let cond = prop::sample::select(vec![
@@ -101,6 +128,7 @@ fn template() -> impl Strategy<Value = String> {
             "filled.[lib.routes]",
             "(eq answers.database \"postgres\")",
             "(eq answers.cache \"redis\")",
+            "(eq answers.missing \"x\")",
         ]);
         prop_oneof![
             prop::collection::vec(inner.clone(), 1..5).prop_map(|parts| parts.concat()),
@@ -133,20 +161,22 @@ fn agrees_with_handlebars_on_random_templates() {
     let config = ProptestConfig::with_cases(2000);
     TestRunner::new(config)
         .run(&template(), |source| {
-            let expected = handlebars(&source, &data());
-            let fast = render(&source, &data());
-            if fast.is_some() {
-                rendered.set(rendered.get() + 1);
-                prop_assert_eq!(fast, expected);
-            } else {
-                prop_assert!(
-                    expected.is_none() || source.contains("{{{") || source.contains("}}}"),
-                    "declined a template handlebars renders: {:?}",
-                    source
-                );
+            for strict in [true, false] {
+                let expected = handlebars(&source, &data(), strict);
+                let fast = render(&source, &data(), strict);
+                if fast.is_some() {
+                    rendered.set(rendered.get() + 1);
+                    prop_assert_eq!(fast, expected);
+                } else {
+                    prop_assert!(
+                        expected.is_none() || source.contains("{{{") || source.contains("}}}"),
+                        "declined a template handlebars renders: {:?}",
+                        source
+                    );
+                }
             }
             Ok(())
         })
         .unwrap();
-    assert!(rendered.get() > 1500, "rendered {} of 2000", rendered.get());
+    assert!(rendered.get() > 3000, "rendered {} of 4000", rendered.get());
 }
