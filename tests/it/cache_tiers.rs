@@ -112,7 +112,7 @@ fn a_write_on_one_instance_is_read_fresh_on_another_within_100_ms() {
 /// Reads `url` on `service` until its in-process tier answers it: the
 /// `cache_lookups_total{tier="local",outcome="hit"}` counter of its `/metrics`
 /// goes up with the read.
-fn served_from_local_tier(service: &Service, url: &str) {
+pub(crate) fn served_from_local_tier(service: &Service, url: &str) {
     let started = Instant::now();
     loop {
         let before = local_hits(service);

@@ -14,6 +14,7 @@ mod modules;
 mod moves;
 mod pairwise;
 mod pty;
+mod redis_cluster;
 mod regen;
 mod regen_props;
 mod services;

@@ -29,11 +29,19 @@
 //!
 //! **Redis Cluster.** Keys are `PREFIX:{key}`: the braces make the whole key
 //! its hash tag, so any key derived from it later (a lock, a version) lands in
-//! the same slot; every command here touches one key. On a cluster, `PUBLISH`
-//! reaches every node (one subscription on any node hears it, at the cost of
-//! cluster-bus traffic per write); Redis 7's sharded pub/sub (`SPUBLISH` and
-//! `SSUBSCRIBE` on a hash-tagged channel) keeps it to one shard, and needs the
-//! cluster client's subscription support (RESP3).
+//! the same slot; every command here touches one key. Invalidations use
+//! classic `PUBLISH`, which a cluster forwards to every node: one subscription
+//! on any node hears every message, so the subscriber is the same plain
+//! connection as on one server, and when its node goes away it subscribes on
+//! the next node `REDIS_URL` names (only those: name more than one). Sharded
+//! pub/sub (`SPUBLISH`, Redis 7) would keep each message to one shard instead
+//! of the cluster bus, but it needs the cluster client's RESP3 subscriptions,
+//! which resubscribe by themselves after a disconnection: the gap in which
+//! messages were lost would go unseen, and the local tier must know of it.
+//! A write and its message are two commands, not one pipeline: the cluster
+//! client places `PUBLISH` by its channel's slot, a pipeline must keep to one
+//! slot, and in this order an instance that hears of a change and reads
+//! Redis finds the new value.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -41,12 +49,13 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use redis::aio::ConnectionManager;
 
 use super::local::Local;
 use crate::error::BoxError;
 use crate::health::{Criticality, Readiness};
-use crate::redis_client::{REDIS_CONNECT_TIMEOUT, REDIS_RESPONSE_TIMEOUT, RedisUrl};
+use crate::redis_client::{
+    REDIS_CONNECT_TIMEOUT, REDIS_RESPONSE_TIMEOUT, RedisConnection, RedisUrl,
+};
 
 /// How often a Redis that failed is asked `PING`, and how soon a lost
 /// subscription is tried again.
@@ -66,8 +75,9 @@ struct State {
     channel: String,
     /// This instance's name in invalidation messages.
     instance: String,
-    client: redis::Client,
-    connection: ConnectionManager,
+    /// Where the subscription connects (a cluster node of its own choosing).
+    url: RedisUrl,
+    connection: RedisConnection,
     local: Local,
     /// Whether Redis is left alone: a command failed and the probe has not
     /// seen it answer since.
@@ -85,7 +95,7 @@ impl Shared {
             prefix: prefix.to_owned(),
             channel: format!("{prefix}:invalidations"),
             instance: uuid::Uuid::new_v4().simple().to_string(),
-            client: redis_url.client(),
+            url: redis_url.clone(),
             connection: redis_url.connect_lazy(),
             local,
             down: AtomicBool::new(false),
@@ -110,18 +120,10 @@ impl Shared {
     /// instances; whether Redis took it.
     pub(super) async fn set(&self, key: &str, bytes: &[u8], ttl: Duration, announce: bool) -> bool {
         let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
-        let mut pipeline = redis::pipe();
-        pipeline
-            .cmd("SET")
-            .arg(self.key(key))
-            .arg(bytes)
-            .arg("PX")
-            .arg(ttl_ms)
-            .ignore();
-        if announce {
-            pipeline.add_command(self.0.announce(key)).ignore();
-        }
-        self.run_pipeline(&pipeline).await.is_ok()
+        let mut command = redis::cmd("SET");
+        command.arg(self.key(key)).arg(bytes).arg("PX").arg(ttl_ms);
+        self.run::<()>(&command).await.is_ok()
+            && (!announce || self.run::<()>(&self.0.announce(key)).await.is_ok())
     }
 
     /// Deletes `key` and tells the other instances, now or, when Redis cannot
@@ -131,7 +133,8 @@ impl Shared {
             self.0.failures.fetch_add(1, Ordering::Relaxed);
             false
         } else {
-            self.run_pipeline(&self.0.invalidation(key)).await.is_ok()
+            let sent = self.0.invalidate(key).await;
+            self.settle(sent).is_ok()
         };
         if !sent {
             let mut pending = self.0.pending.lock().expect("pending invalidations");
@@ -156,20 +159,7 @@ impl Shared {
             self.0.failures.fetch_add(1, Ordering::Relaxed);
             return Err(());
         }
-        let mut connection = self.0.connection.clone();
-        let result =
-            tokio::time::timeout(COMMAND_TIMEOUT, command.query_async(&mut connection)).await;
-        self.settle(result)
-    }
-
-    async fn run_pipeline(&self, pipeline: &redis::Pipeline) -> Result<(), ()> {
-        if self.0.down.load(Ordering::Acquire) {
-            self.0.failures.fetch_add(1, Ordering::Relaxed);
-            return Err(());
-        }
-        let mut connection = self.0.connection.clone();
-        let result =
-            tokio::time::timeout(COMMAND_TIMEOUT, pipeline.exec_async(&mut connection)).await;
+        let result = self.0.query(command).await;
         self.settle(result)
     }
 
@@ -209,12 +199,26 @@ impl State {
         command
     }
 
-    /// Deletes `key` in Redis and tells the other instances.
-    fn invalidation(&self, key: &str) -> redis::Pipeline {
-        let mut pipeline = redis::pipe();
-        pipeline.cmd("DEL").arg(self.key(key)).ignore();
-        pipeline.add_command(self.announce(key)).ignore();
-        pipeline
+    /// Runs `command`, within [`COMMAND_TIMEOUT`].
+    async fn query<T: redis::FromRedisValue>(
+        &self,
+        command: &redis::Cmd,
+    ) -> Result<redis::RedisResult<T>, tokio::time::error::Elapsed> {
+        let mut connection = self.connection.clone();
+        tokio::time::timeout(COMMAND_TIMEOUT, command.query_async(&mut connection)).await
+    }
+
+    /// Deletes `key` in Redis, then tells the other instances.
+    async fn invalidate(
+        &self,
+        key: &str,
+    ) -> Result<redis::RedisResult<()>, tokio::time::error::Elapsed> {
+        let mut delete = redis::cmd("DEL");
+        delete.arg(self.key(key));
+        match self.query::<()>(&delete).await {
+            Ok(Ok(())) => self.query(&self.announce(key)).await,
+            failed => failed,
+        }
     }
 
     /// Sends the pending invalidations; whether none is left.
@@ -223,14 +227,8 @@ impl State {
             let pending = self.pending.lock().expect("pending invalidations");
             pending.iter().cloned().collect()
         };
-        let mut connection = self.connection.clone();
         for key in keys {
-            let sent = tokio::time::timeout(
-                COMMAND_TIMEOUT,
-                self.invalidation(&key).exec_async(&mut connection),
-            )
-            .await;
-            if !matches!(sent, Ok(Ok(()))) {
+            if !matches!(self.invalidate(&key).await, Ok(Ok(()))) {
                 return false;
             }
             self.pending
@@ -268,12 +266,14 @@ async fn probe(state: Weak<State>) {
 /// Listens for other instances' invalidations and applies them to the local
 /// tier, which is used only while this subscription is up.
 async fn listen(state: Weak<State>) {
-    loop {
+    // Counts up with each failed or lost subscription: on a cluster, the next
+    // try goes to the next node.
+    for attempt in 0.. {
         let Some(current) = state.upgrade() else {
             return;
         };
         let (client, channel, instance, local) = (
-            current.client.clone(),
+            current.url.subscription_client(attempt),
             current.channel.clone(),
             current.instance.clone(),
             current.local.clone(),
@@ -313,7 +313,7 @@ async fn subscribe(
     Ok(pubsub.into_on_message())
 }
 
-async fn ping(mut connection: ConnectionManager) -> Result<(), BoxError> {
+async fn ping(mut connection: RedisConnection) -> Result<(), BoxError> {
     redis::cmd("PING")
         .query_async::<()>(&mut connection)
         .await

@@ -7,19 +7,22 @@
 //! sends the script's hash, and loads the script once when a server answers
 //! `NOSCRIPT` (a new or restarted server). Each key holds its client's scope
 //! and address in a hash tag (`{general:203.0.113.9}`), so every call touches a
-//! single key in a single slot, as a Redis Cluster requires.
+//! single key in a single slot, as a Redis Cluster requires: there the call
+//! goes to the node that owns that slot, and a `NOSCRIPT` loads the script on
+//! every node.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
 use tokio::time::Instant;
 
 use super::gcra::Policy;
 use super::key::ClientKey;
 use super::{Scope, Unavailable};
 use crate::error::BoxError;
-use crate::redis_client::{REDIS_CONNECT_TIMEOUT, REDIS_RESPONSE_TIMEOUT, RedisUrl};
+use crate::redis_client::{
+    REDIS_CONNECT_TIMEOUT, REDIS_RESPONSE_TIMEOUT, RedisConnection, RedisUrl,
+};
 
 /// How long Redis is left alone after a failure: requests meanwhile are decided
 /// without it at once, instead of each waiting for a timeout.
@@ -59,7 +62,7 @@ pub struct Reply {
 
 /// The Redis side of the limiter.
 pub struct RedisStore {
-    connection: ConnectionManager,
+    connection: RedisConnection,
     script: redis::Script,
     prefix: String,
     outage: Outage,
