@@ -122,18 +122,14 @@ pub fn for_project(
     set: &crate::template::TemplateSet,
     rendered: &crate::template::Rendered,
 ) -> Option<Result<String, Unknown>> {
-    cut(graph_of(set)?, rendered)
+    cut(parse(set.lock.as_deref()?), rendered)
 }
 
-/// `set`'s dependency graph, parsed: None when the set has no `lock.json`.
-/// `new` calls it on a core of its own as soon as the set is loaded, so the
-/// parse overlaps resolving the answers and rendering.
-pub fn graph_of(set: &crate::template::TemplateSet) -> Option<Result<Graph, Unknown>> {
-    let bytes = set.lock.as_deref()?;
-    Some(
-        serde_json::from_slice(bytes)
-            .map_err(|e| Unknown(format!("lock.json does not parse: {e}"))),
-    )
+/// Parses a `lock.json`. `new` calls it on a core of its own from its start,
+/// so the parse overlaps loading the set, resolving the answers and
+/// rendering.
+pub fn parse(bytes: &[u8]) -> Result<Graph, Unknown> {
+    serde_json::from_slice(bytes).map_err(|e| Unknown(format!("lock.json does not parse: {e}")))
 }
 
 /// The lockfile of a rendered project, cut from `graph`: None when the

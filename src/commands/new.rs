@@ -54,11 +54,19 @@ type GraphThread<'scope> = std::thread::ScopedJoinHandle<
 >;
 
 pub(crate) fn new(args: &NewArgs) -> Result<()> {
-    let templates = TemplateSet::load(args.template_dir.as_deref())?;
     std::thread::scope(|scope| {
-        // The tested dependency graph is parsed on another core while the
-        // answers are resolved and the templates rendered.
-        let graph = scope.spawn(|| crate::lockfile::graph_of(&templates));
+        // The tested dependency graph is parsed on another core while the set
+        // loads, the answers are resolved and the templates rendered: the
+        // embedded set's from the start, another set's once it is read.
+        let embedded = args
+            .template_dir
+            .is_none()
+            .then(|| scope.spawn(|| TemplateSet::embedded_lock().map(crate::lockfile::parse)));
+        let templates = TemplateSet::load(args.template_dir.as_deref())?;
+        let graph = embedded.unwrap_or_else(|| {
+            let bytes = templates.lock.clone();
+            scope.spawn(move || bytes.as_deref().map(crate::lockfile::parse))
+        });
         create(args, &templates, graph)
     })
 }

@@ -64,6 +64,12 @@ impl TemplateSet {
         TemplateSet::from_raw(PathBuf::from("<embedded>"), raw)
     }
 
+    /// The embedded set's `lock.json`, without loading the set: `new` starts
+    /// parsing it before the set is loaded.
+    pub fn embedded_lock() -> Option<&'static [u8]> {
+        EMBEDDED.get_file("lock.json").map(|file| file.contents())
+    }
+
     /// Loads a template set from `dir`.
     pub fn from_dir(dir: &Path) -> Result<TemplateSet> {
         if !dir.is_dir() {
