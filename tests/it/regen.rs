@@ -59,13 +59,15 @@ fn overlay(from: &Path, to: &Path) {
     }
 }
 
-/// The project's own files (not the record), path → contents.
+/// The project's own files (not the record), path → contents (the bytes, as
+/// a list, of a file that is not text, such as an icon).
 fn project_files(dir: &Path) -> Vec<(String, String)> {
     list_files(dir)
         .into_iter()
         .filter(|f| !f.starts_with(".stanchion/") && f != "stanchion.toml")
         .map(|f| {
-            let text = fs::read_to_string(dir.join(&f)).unwrap();
+            let bytes = fs::read(dir.join(&f)).unwrap();
+            let text = String::from_utf8(bytes).unwrap_or_else(|e| format!("{:?}", e.as_bytes()));
             (f, text)
         })
         .collect()

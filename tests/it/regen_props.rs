@@ -155,11 +155,18 @@ impl Fixture {
             .components
             .iter()
             .flat_map(|(name, component)| {
-                component.files.keys().map(move |path| Source {
-                    component: name.clone(),
-                    path: path.clone(),
-                    output: path.strip_suffix(".hbs").unwrap_or(path).to_owned(),
-                })
+                // Line edits apply to text; a binary file (an icon) is copied
+                // verbatim and never merged.
+                let text = |bytes: &Vec<u8>| std::str::from_utf8(bytes).is_ok();
+                component
+                    .files
+                    .iter()
+                    .filter(move |(_, bytes)| text(bytes))
+                    .map(move |(path, _)| Source {
+                        component: name.clone(),
+                        path: path.clone(),
+                        output: path.strip_suffix(".hbs").unwrap_or(path).to_owned(),
+                    })
             })
             .collect();
         let rendered = (0..sources.len())
