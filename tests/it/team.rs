@@ -144,6 +144,10 @@ fn a_project_with_a_teams_component_builds_and_serves_its_route() {
         &project,
         &["clippy", "--all-targets", "--quiet", "--", "-D", "warnings"],
     );
+    // The team's test module runs in the project's one test binary.
+    let tests = cargo(&project, &["test", "--quiet", "--test", "it", "audit::"]);
+    let summary = String::from_utf8_lossy(&tests.stdout);
+    assert!(summary.contains("test result: ok. 1 passed"), "{summary}");
     cargo(&project, &["build", "--quiet"]);
     let binary = generated_target_dir().join("debug").join(name);
     let service = start(&binary, &project, &[("AUDIT_LABEL", "team")]);
