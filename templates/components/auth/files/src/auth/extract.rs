@@ -7,11 +7,11 @@
 //! apart from issuing and verifying tokens (see [`super::token`]) so that what a
 //! handler relies on, and the answers a client gets, can be read in one place.
 //!
-//! A request's token is verified once, by whichever asks first — the rate
-//! limiter, which counts an account as itself, or the extractor — through
-//! [`authenticate`], which keeps the outcome in the request's extensions for
-//! everything after it. A signature check is most of what an authenticated
-//! request costs; each extractor verifying again would double it.
+//! A request's token is verified once, by whichever asks first — a layer such
+//! as the rate limiter (which counts an account as itself, when there is one),
+//! or the extractor — through [`authenticate`], which keeps the outcome in the
+//! request's extensions for everything after it. A signature check is most of
+//! what an authenticated request costs; verifying it again would double that.
 
 use std::ops::Deref;
 
