@@ -190,41 +190,66 @@ where
         .with_filter(Targets::new().with_target(env!("CARGO_CRATE_NAME"), Level::INFO))
 }
 
+/// The name of a request's span: `GET /api/v1/products/{id}`, or the method
+/// alone when no route matched. Recorded with the span's other fields as it
+/// is created (`otel.name = %span_name(request)`), it is written out where
+/// it is used, never formatted into a string of its own.
+pub fn span_name(request: &Request) -> impl fmt::Display + '_ {
+    SpanName {
+        method: request.method().as_str(),
+        route: request
+            .extensions()
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str),
+    }
+}
+
+/// See [`span_name`].
+struct SpanName<'a> {
+    method: &'a str,
+    route: Option<&'a str>,
+}
+
+impl fmt::Display for SpanName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.route {
+            Some(route) => write!(f, "{} {route}", self.method),
+            None => f.write_str(self.method),
+        }
+    }
+}
+
 /// Makes the request span `span` continue the trace of the caller's
-/// `traceparent` header (if any), names it after the route, and records its
+/// `traceparent` header (if any), gives it its attributes, and records its
 /// `trace_id`. Called as the span is created, before anything enters it.
 ///
-/// The span must declare the fields `otel.name` and `trace_id`.
+/// Without export (no OpenTelemetry layer) there is no span to attach or
+/// describe, so nothing is done but reading the caller's trace id for the logs.
+///
+/// The span must declare the field `trace_id`.
 pub fn continue_trace(span: &Span, request: &Request) {
-    let method = request.method().as_str();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(MatchedPath::as_str);
-    span.record(
-        "otel.name",
-        match route {
-            Some(route) => format!("{method} {route}"),
-            None => method.to_owned(),
-        },
-    );
-    span.set_attribute("http.request.method", method.to_owned());
-    span.set_attribute("url.path", request.uri().path().to_owned());
-    if let Some(route) = route {
-        span.set_attribute("http.route", route.to_owned());
-    }
-
     let parent = caller_context(request.headers());
-    // Fails only when no OpenTelemetry layer is installed (export is off), and
-    // then there is no span to attach to the caller's trace.
-    let _ = span.set_parent(parent.clone());
-    let own = span.context();
+    // Fails only when no OpenTelemetry layer is installed (export is off).
+    let exporting = span.set_parent(parent.clone()).is_ok();
+    let own = if exporting {
+        span.context()
+    } else {
+        Context::new()
+    };
     let trace = [own.span().span_context(), parent.span().span_context()]
         .into_iter()
         .find(|context| context.is_valid())
         .map(SpanContext::trace_id);
     if let Some(trace_id) = trace {
         span.record("trace_id", tracing::field::display(trace_id));
+    }
+    if !exporting {
+        return;
+    }
+    span.set_attribute("http.request.method", request.method().as_str().to_owned());
+    span.set_attribute("url.path", request.uri().path().to_owned());
+    if let Some(route) = request.extensions().get::<MatchedPath>() {
+        span.set_attribute("http.route", route.as_str().to_owned());
     }
 }
 
@@ -327,7 +352,7 @@ mod tests {
         tracing::subscriber::with_default(subscriber, || {
             let span = tracing::info_span!(
                 "request",
-                otel.name = tracing::field::Empty,
+                otel.name = %span_name(&request),
                 trace_id = tracing::field::Empty,
             );
             continue_trace(&span, &request);
@@ -338,6 +363,8 @@ mod tests {
             logs.contains(r#""trace_id":"4bf92f3577b34da6a3ce929d0e0e4736""#),
             "{logs}"
         );
+        // No route matched: the span is named after the method alone.
+        assert!(logs.contains(r#""otel.name":"GET""#), "{logs}");
     }
 
     fn read(vars: &[(&str, &str)]) -> Result<TracingConfig, crate::env::ConfigError> {

@@ -6,12 +6,18 @@
 //! takes an [`AuthUser`] or an [`Admin`] argument and never sees a token. Kept
 //! apart from issuing and verifying tokens (see [`super::token`]) so that what a
 //! handler relies on, and the answers a client gets, can be read in one place.
+//!
+//! A request's token is verified once, by whichever asks first — a layer such
+//! as the rate limiter (which counts an account as itself, when there is one),
+//! or the extractor — through [`authenticate`], which keeps the outcome in the
+//! request's extensions for everything after it. A signature check is most of
+//! what an authenticated request costs; verifying it again would double that.
 
 use std::ops::Deref;
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use uuid::Uuid;
@@ -156,20 +162,47 @@ where
     type Rejection = AuthError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AuthError> {
-        let value = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or(AuthError::Missing)?;
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|value| value.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .ok_or(AuthError::Missing)?;
-        let claims = Tokens::from_ref(state).verify(token, TokenKind::Access)?;
-        Ok(Self::from_claims(claims))
+        authenticate(parts, &Tokens::from_ref(state)).cloned()
     }
+}
+
+/// The outcome of verifying a request's bearer access token, kept in its
+/// extensions by [`authenticate`]. Private: only a verification can put one
+/// there, and a client cannot put anything in a request's extensions.
+#[derive(Clone, Debug)]
+struct Verified(Result<AuthUser, AuthError>);
+
+/// The caller of the request of `parts`, as its bearer access token proves.
+///
+/// The token is verified with `tokens` the first time a request asks, and the
+/// outcome (a refusal too) kept in the request's extensions: the rate limiter
+/// and the extractors of one request share a single verification.
+pub fn authenticate<'a>(parts: &'a mut Parts, tokens: &Tokens) -> Result<&'a AuthUser, AuthError> {
+    let Parts {
+        headers,
+        extensions,
+        ..
+    } = parts;
+    extensions
+        .get_or_insert_with(|| Verified(verify_bearer(headers, tokens)))
+        .0
+        .as_ref()
+        .map_err(|&err| err)
+}
+
+/// Verifies the `Authorization: Bearer` access token of `headers`.
+fn verify_bearer(headers: &HeaderMap, tokens: &Tokens) -> Result<AuthUser, AuthError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .ok_or(AuthError::Missing)?
+        .to_str()
+        .ok()
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .ok_or(AuthError::Missing)?;
+    let claims = tokens.verify(token, TokenKind::Access)?;
+    Ok(AuthUser::from_claims(claims))
 }
 
 /// A caller with the [`ADMIN`] role: 401 as [`AuthUser`] without a valid access
@@ -314,6 +347,27 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(found.id, admin.id);
+    }
+
+    #[test]
+    fn a_request_is_verified_once_and_the_outcome_kept() {
+        let tokens = tokens();
+        let ann = user(&[]);
+        let bearer = format!("Bearer {}", tokens.access_token(&ann).unwrap());
+        let mut request = parts(Some(&bearer));
+        assert_eq!(authenticate(&mut request, &tokens), Ok(&ann));
+        // Asked again, the request answers from what was verified: the header
+        // is not read, nor the signature checked, a second time.
+        request.headers.remove(header::AUTHORIZATION);
+        assert_eq!(authenticate(&mut request, &tokens), Ok(&ann));
+
+        // A refusal is kept as well.
+        let mut request = parts(Some("Bearer not-a-token"));
+        assert_eq!(authenticate(&mut request, &tokens), Err(AuthError::Invalid));
+        request
+            .headers
+            .insert(header::AUTHORIZATION, bearer.parse().unwrap());
+        assert_eq!(authenticate(&mut request, &tokens), Err(AuthError::Invalid));
     }
 
     #[test]
