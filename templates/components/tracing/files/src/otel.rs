@@ -339,8 +339,7 @@ mod tests {
         let captured = Captured::default();
         let writer = captured.clone();
         let subscriber = tracing_subscriber::registry().with(
-            tracing_subscriber::fmt::layer()
-                .json()
+            json_subscriber::fmt::layer()
                 .with_current_span(true)
                 .with_writer(move || writer.clone()),
         );
