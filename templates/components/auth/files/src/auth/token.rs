@@ -19,6 +19,13 @@
 //! expiry and not-before with [`LEEWAY`] of clock skew, and refuses a token of
 //! the other `typ`: a refresh token is not an access token.
 //!
+//! A client sends the same access token with every request of its 15 minutes,
+//! so the claims of access tokens verified lately are kept in memory (at most
+//! [`VERIFIED_CAPACITY`] tokens, each for at most [`VERIFIED_TTL`]): a token
+//! seen again is not decoded and its signature not checked again, only its
+//! expiry and not-before, against the clock as before. The keys do not change
+//! while the process runs, so nothing else could have changed the outcome.
+//!
 //! The signing keys are in `keys.rs`, the extractors that check callers in
 //! `extract.rs`; what those held when all of this was one file is re-exported
 //! here, so `crate::auth::token::…` paths keep working.
@@ -39,6 +46,12 @@ use super::password::DummyHash;
 
 /// Clock skew tolerated between instances when checking `exp` and `nbf`.
 pub const LEEWAY: Duration = Duration::from_secs(30);
+
+/// Most access tokens whose verified claims are kept.
+pub const VERIFIED_CAPACITY: u64 = 10_000;
+
+/// Longest the verified claims of an access token are kept.
+pub const VERIFIED_TTL: Duration = Duration::from_secs(60);
 
 /// What a token may be used for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,6 +133,8 @@ struct Inner {
     validations: Vec<Validation>,
     jwks: Option<JwkSet>,
     dummy_hash: DummyHash,
+    /// The claims of access tokens verified lately, by token.
+    verified: moka::sync::Cache<Box<str>, Arc<Claims>>,
 }
 
 impl Tokens {
@@ -154,6 +169,10 @@ impl Tokens {
             validations,
             jwks,
             dummy_hash: DummyHash::new(),
+            verified: moka::sync::Cache::builder()
+                .max_capacity(VERIFIED_CAPACITY)
+                .time_to_live(VERIFIED_TTL)
+                .build(),
         }))
     }
 
@@ -233,6 +252,20 @@ impl Tokens {
     /// The claims of `token` if it is valid and of kind `kind`: signed by a key
     /// this service holds (named by its `kid`), with the claims its kind needs.
     pub fn verify(&self, token: &str, kind: TokenKind) -> Result<Claims, AuthError> {
+        if kind == TokenKind::Access
+            && let Some(claims) = self.0.verified.get(token)
+        {
+            // Verified before: only the time may have made it invalid since.
+            let now = unix_now();
+            let leeway = LEEWAY.as_secs();
+            if claims.exp.saturating_add(leeway) < now {
+                return Err(AuthError::Expired);
+            }
+            if claims.nbf > now.saturating_add(leeway) {
+                return Err(AuthError::Invalid);
+            }
+            return Ok(Claims::clone(&claims));
+        }
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Invalid)?;
         let keys = &self.0.keys;
         let index = header
@@ -258,6 +291,11 @@ impl Tokens {
         };
         if !complete {
             return Err(AuthError::Invalid);
+        }
+        if kind == TokenKind::Access {
+            self.0
+                .verified
+                .insert(token.into(), Arc::new(claims.clone()));
         }
         Ok(claims)
     }
@@ -382,6 +420,31 @@ mod tests {
         );
         refresh["fam"] = json!(Uuid::new_v4());
         assert!(tokens.verify(&signed(&refresh), TokenKind::Refresh).is_ok());
+    }
+
+    #[test]
+    fn a_verified_access_token_is_kept_and_still_expires() {
+        let tokens = tokens();
+        let now = unix_now();
+        let leeway = LEEWAY.as_secs();
+        // Valid for one more second (with the leeway).
+        let mut claims = access_claims();
+        claims["exp"] = json!(now - leeway + 1);
+        let token = signed(&claims);
+        let verified = tokens.verify(&token, TokenKind::Access).unwrap();
+        assert!(tokens.0.verified.contains_key(token.as_str()));
+        assert_eq!(tokens.verify(&token, TokenKind::Access), Ok(verified));
+        // Kept for access tokens only: a refresh token is checked every time.
+        assert_eq!(
+            tokens.verify(&token, TokenKind::Refresh),
+            Err(AuthError::WrongKind(TokenKind::Refresh))
+        );
+        std::thread::sleep(Duration::from_millis(2100));
+        assert_eq!(
+            tokens.verify(&token, TokenKind::Access),
+            Err(AuthError::Expired),
+            "kept, and expired all the same"
+        );
     }
 
     #[test]
