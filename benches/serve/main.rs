@@ -55,6 +55,37 @@ struct Measured {
     cpu_per_request: Duration,
 }
 
+/// Each route's time is split into this many runs per service, alternating
+/// between the two, so a machine whose load drifts (other processes, CPU
+/// frequency) weighs on both alike.
+const ROUNDS: u32 = 3;
+
+impl Measured {
+    /// The runs of one service as one: requests and CPU time summed, the
+    /// rate over their whole time, the worst p99 of them.
+    fn combine(runs: &[Self]) -> Self {
+        let requests: u64 = runs.iter().map(|run| run.load.requests).sum();
+        let seconds: f64 = runs
+            .iter()
+            .map(|run| run.load.requests as f64 / run.load.rps.max(f64::MIN_POSITIVE))
+            .sum();
+        let cpu: Duration = runs
+            .iter()
+            .map(|run| run.cpu_per_request.mul_f64(run.load.requests as f64))
+            .sum();
+        Self {
+            load: Load {
+                requests,
+                rps: requests as f64 / seconds.max(f64::MIN_POSITIVE),
+                p99_ms: runs.iter().map(|run| run.load.p99_ms).fold(0.0, f64::max),
+                non_2xx: runs.iter().map(|run| run.load.non_2xx).sum(),
+                socket_errors: runs.iter().map(|run| run.load.socket_errors).sum(),
+            },
+            cpu_per_request: cpu.div_f64(requests.max(1) as f64),
+        }
+    }
+}
+
 /// Loads `url` for `duration` and reads the CPU time `service` used meanwhile.
 fn measure(service: &Service, url: &str, headers: &[String], duration: Duration) -> Measured {
     let before = wrk::cpu_time(service.pid());
@@ -199,7 +230,8 @@ fn main() {
     check_answers(&routes, &reference, &generated, &token);
 
     println!(
-        "wrk -t{} -c{} --latency, {seconds} s per route and service after {} s of warm-up; \
+        "wrk -t{} -c{} --latency, {seconds} s per route and service after {} s of warm-up, \
+         in {ROUNDS} runs each, alternating (p99: the worst run's); \
          release builds on 127.0.0.1; RUST_LOG=info, JSON logs to /dev/null",
         wrk::THREADS,
         wrk::CONNECTIONS,
@@ -217,8 +249,13 @@ fn main() {
         };
         run(&reference, &route.reference, warm_up);
         run(&generated, &route.generated, warm_up);
-        let ours = run(&reference, &route.reference, duration);
-        let theirs = run(&generated, &route.generated, duration);
+        let slice = (duration / ROUNDS).max(Duration::from_secs(1));
+        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        for _ in 0..ROUNDS {
+            ours.push(run(&reference, &route.reference, slice));
+            theirs.push(run(&generated, &route.generated, slice));
+        }
+        let (ours, theirs) = (Measured::combine(&ours), Measured::combine(&theirs));
         println!(
             "{:<40} {:>9.0} {:>7.2} {:>7.1} | {:>9.0} {:>7.2} {:>7.1} | {:>5.2}x  {}",
             route.label,
