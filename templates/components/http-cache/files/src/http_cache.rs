@@ -60,9 +60,42 @@ pub fn max_age_from_env<F: Fn(&str) -> Option<String>>(env: &mut Env<F>) -> Dura
 /// Largest body hashed for an ETag.
 pub const MAX_HASHED_BYTES: usize = 1024 * 1024;
 
-/// Middleware applying the caching rules above, with `max_age` from
+/// The `Cache-Control` values of cacheable answers, made once for the
+/// middleware rather than for each answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CacheControl {
+    public: HeaderValue,
+    private: HeaderValue,
+}
+
+impl CacheControl {
+    /// The values for answers clients may reuse for `max_age`
+    /// (`HTTP_CACHE_MAX_AGE_SECS`).
+    pub fn new(max_age: Duration) -> Self {
+        Self {
+            public: cache_control(false, max_age),
+            private: cache_control(true, max_age),
+        }
+    }
+
+    /// The value for an answer to a request with `Authorization` (`private`)
+    /// or without.
+    fn of(&self, private: bool) -> HeaderValue {
+        if private {
+            self.private.clone()
+        } else {
+            self.public.clone()
+        }
+    }
+}
+
+/// Middleware applying the caching rules above, with the `Cache-Control` of
 /// `HTTP_CACHE_MAX_AGE_SECS`.
-pub async fn middleware(State(max_age): State<Duration>, request: Request, next: Next) -> Response {
+pub async fn middleware(
+    State(cache_control): State<CacheControl>,
+    request: Request,
+    next: Next,
+) -> Response {
     let cacheable = matches!(*request.method(), Method::GET | Method::HEAD)
         && request.uri().path().starts_with(API_PREFIX);
     if !cacheable {
@@ -91,7 +124,7 @@ pub async fn middleware(State(max_age): State<Duration>, request: Request, next:
     parts
         .headers
         .entry(header::CACHE_CONTROL)
-        .or_insert_with(|| cache_control(private, max_age));
+        .or_insert_with(|| cache_control.of(private));
     let body = match parts.headers.get(header::ETAG) {
         Some(_) => body,
         None => match read(body).await {
@@ -227,6 +260,9 @@ mod tests {
         let max_age = Duration::from_secs(300);
         assert_eq!(cache_control(false, max_age), "public, max-age=300");
         assert_eq!(cache_control(true, max_age), "private, max-age=300");
+        let made_once = CacheControl::new(max_age);
+        assert_eq!(made_once.of(false), "public, max-age=300");
+        assert_eq!(made_once.of(true), "private, max-age=300");
     }
 
     #[tokio::test]

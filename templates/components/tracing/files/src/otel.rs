@@ -29,9 +29,7 @@
 use std::fmt;
 
 use axum::extract::{MatchedPath, Request};
-use axum::http::HeaderMap;
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::http::{HeaderMap, StatusCode};
 use opentelemetry::propagation::{Extractor, TextMapPropagator};
 use opentelemetry::trace::{SpanContext, Status, TraceContextExt, TracerProvider as _};
 use opentelemetry::{Context, KeyValue};
@@ -191,9 +189,9 @@ where
 }
 
 /// The name of a request's span: `GET /api/v1/products/{id}`, or the method
-/// alone when no route matched. Recorded with the span's other fields as it
-/// is created (`otel.name = %span_name(request)`), it is written out where
-/// it is used, never formatted into a string of its own.
+/// alone when no route matched. Recorded by [`continue_trace`] when spans are
+/// exported, it is written out where it is used, never formatted into a string
+/// of its own.
 pub fn span_name(request: &Request) -> impl fmt::Display + '_ {
     SpanName {
         method: request.method().as_str(),
@@ -224,14 +222,21 @@ impl fmt::Display for SpanName<'_> {
 /// `trace_id`. Called as the span is created, before anything enters it.
 ///
 /// Without export (no OpenTelemetry layer) there is no span to attach or
-/// describe, so nothing is done but reading the caller's trace id for the logs.
+/// describe, so nothing is done but reading the caller's trace id for the logs:
+/// the span's name and kind (`otel.name`, `otel.kind`) are recorded for the
+/// exporter only, and log lines do not carry them.
 ///
-/// The span must declare the field `trace_id`.
+/// The span must declare the fields `trace_id`, `otel.name` and `otel.kind`,
+/// empty.
 pub fn continue_trace(span: &Span, request: &Request) {
     let parent = caller_context(request.headers());
     // Fails only when no OpenTelemetry layer is installed (export is off).
     let exporting = span.set_parent(parent.clone()).is_ok();
     let own = if exporting {
+        // Before `context()`, which starts the OpenTelemetry span: its name
+        // and kind can no longer change once it has started.
+        span.record("otel.name", tracing::field::display(span_name(request)));
+        span.record("otel.kind", "server");
         span.context()
     } else {
         Context::new()
@@ -259,17 +264,13 @@ pub fn caller_context(headers: &HeaderMap) -> Context {
     TraceContextPropagator::new().extract(&HeaderExtractor(headers))
 }
 
-/// Middleware that records the response status on the request span, and marks
-/// the span as failed for a 5xx answer. Runs inside the trace layer.
-pub async fn record_status(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
-    let status = response.status();
-    let span = Span::current();
+/// Records the response status on the request span, and marks the span as
+/// failed for a 5xx answer. The access log calls it as the answer leaves.
+pub fn record_status(span: &Span, status: StatusCode) {
     span.set_attribute("http.response.status_code", i64::from(status.as_u16()));
     if status.is_server_error() {
         span.set_status(Status::error(status.to_string()));
     }
-    response
 }
 
 /// Reads trace context from HTTP headers.
@@ -351,8 +352,9 @@ mod tests {
         tracing::subscriber::with_default(subscriber, || {
             let span = tracing::info_span!(
                 "request",
-                otel.name = %span_name(&request),
                 trace_id = tracing::field::Empty,
+                otel.name = tracing::field::Empty,
+                otel.kind = tracing::field::Empty,
             );
             continue_trace(&span, &request);
             span.in_scope(|| tracing::info!("inside the request"));
@@ -362,8 +364,26 @@ mod tests {
             logs.contains(r#""trace_id":"4bf92f3577b34da6a3ce929d0e0e4736""#),
             "{logs}"
         );
-        // No route matched: the span is named after the method alone.
-        assert!(logs.contains(r#""otel.name":"GET""#), "{logs}");
+        // The span's name and kind are the exporter's, not the logs'.
+        assert!(!logs.contains("otel."), "{logs}");
+    }
+
+    #[tokio::test]
+    async fn spans_are_named_after_their_route_or_else_their_method() {
+        use tower::ServiceExt;
+
+        let request = |uri: &str| Request::put(uri).body(Body::empty()).unwrap();
+        assert_eq!(span_name(&request("/anywhere")).to_string(), "PUT");
+        // The route is known once the router matched it.
+        let named = axum::Router::new().route(
+            "/api/v1/products/{id}",
+            axum::routing::put(|request: Request| async move { span_name(&request).to_string() }),
+        );
+        let response = named.oneshot(request("/api/v1/products/7")).await.unwrap();
+        let name = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .unwrap();
+        assert_eq!(name, "PUT /api/v1/products/{id}");
     }
 
     fn read(vars: &[(&str, &str)]) -> Result<TracingConfig, crate::env::ConfigError> {
