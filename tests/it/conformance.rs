@@ -104,6 +104,9 @@ fn schemathesis(harness: &Path, base: &str, token: &str) {
         .env("ST_TOKEN", token)
         .env("PYTHONPATH", harness)
         .env("SCHEMATHESIS_HOOKS", "stanchion_hooks")
+        // Its cache (`.schemathesis/`) goes to the temporary harness, not
+        // into the repository.
+        .current_dir(harness)
         .output()
         .expect("schemathesis runs: `pip install schemathesis` puts `st` on PATH");
     let report = String::from_utf8_lossy(&st.stdout);
