@@ -7,10 +7,13 @@
 //! the generated service on a database made for it (dropped afterwards) and the
 //! machine's Redis under fresh key prefixes, with its rate limits raised out of
 //! the way; the reference with the product the generated API created, in
-//! memory. Then `wrk -t2 -c64 --latency` loads each route of each service in
-//! turn, after a warm-up, and the benchmark prints requests per second, p99
-//! latency, the CPU time each request cost the service (from `/proc/PID/stat`)
-//! and the ratio generated/reference, next to the issue's goals.
+//! memory. Once the machine is quiet (at most 10 % busy over a second, read
+//! from `/proc/stat`), `wrk -t2 -c64 --latency` loads each route of each
+//! service in turn, after a warm-up, in three alternating runs, and the
+//! benchmark prints requests per second, p99 latency (the median run's, and the
+//! worst run's beside it), the CPU time each request cost the service (from
+//! `/proc/PID/stat`) and the ratio generated/reference, next to the issue's
+//! goals.
 //!
 //! Last, the cost of a 429: the generated service is restarted with a limit of
 //! one request, and the CPU time per refused request is compared with that of a
@@ -21,14 +24,15 @@
 //! spends 12 s per route and service; `-- --short` 3 s (what `.ci/run` runs);
 //! `SERVE_BENCH_SECS` sets another duration.
 
+mod measured;
 mod services;
 mod wrk;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use measured::{Measured, measure, micros};
 use services::{ScratchDatabase, Service, get, post};
-use wrk::Load;
 
 /// The generated project's name (also its tokens' issuer and audience).
 const NAME: &str = "serve-bench";
@@ -48,58 +52,10 @@ struct Route {
     goal: &'static str,
 }
 
-/// One measured run: the load and the CPU time per request.
-#[derive(Clone, Copy)]
-struct Measured {
-    load: Load,
-    cpu_per_request: Duration,
-}
-
 /// Each route's time is split into this many runs per service, alternating
 /// between the two, so a machine whose load drifts (other processes, CPU
 /// frequency) weighs on both alike.
 const ROUNDS: u32 = 3;
-
-impl Measured {
-    /// The runs of one service as one: requests and CPU time summed, the
-    /// rate over their whole time, the worst p99 of them.
-    fn combine(runs: &[Self]) -> Self {
-        let requests: u64 = runs.iter().map(|run| run.load.requests).sum();
-        let seconds: f64 = runs
-            .iter()
-            .map(|run| run.load.requests as f64 / run.load.rps.max(f64::MIN_POSITIVE))
-            .sum();
-        let cpu: Duration = runs
-            .iter()
-            .map(|run| run.cpu_per_request.mul_f64(run.load.requests as f64))
-            .sum();
-        Self {
-            load: Load {
-                requests,
-                rps: requests as f64 / seconds.max(f64::MIN_POSITIVE),
-                p99_ms: runs.iter().map(|run| run.load.p99_ms).fold(0.0, f64::max),
-                non_2xx: runs.iter().map(|run| run.load.non_2xx).sum(),
-                socket_errors: runs.iter().map(|run| run.load.socket_errors).sum(),
-            },
-            cpu_per_request: cpu.div_f64(requests.max(1) as f64),
-        }
-    }
-}
-
-/// Loads `url` for `duration` and reads the CPU time `service` used meanwhile.
-fn measure(service: &Service, url: &str, headers: &[String], duration: Duration) -> Measured {
-    let before = wrk::cpu_time(service.pid());
-    let load = wrk::run(url, duration, headers);
-    let used = wrk::cpu_time(service.pid()).saturating_sub(before);
-    Measured {
-        load,
-        cpu_per_request: used.div_f64(load.requests.max(1) as f64),
-    }
-}
-
-fn micros(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1e6
-}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -229,17 +185,27 @@ fn main() {
     ];
     check_answers(&routes, &reference, &generated, &token);
 
+    settle();
     println!(
         "wrk -t{} -c{} --latency, {seconds} s per route and service after {} s of warm-up, \
-         in {ROUNDS} runs each, alternating (p99: the worst run's); \
+         in {ROUNDS} runs each, alternating (p99: the median run's; worst: the highest run's); \
          release builds on 127.0.0.1; RUST_LOG=info, JSON logs to /dev/null",
         wrk::THREADS,
         wrk::CONNECTIONS,
         warm_up.as_secs()
     );
     println!(
-        "{:<40} {:>9} {:>7} {:>7} | {:>9} {:>7} {:>7} | {:>6}  goal",
-        "route", "ref req/s", "p99 ms", "cpu us", "gen req/s", "p99 ms", "cpu us", "ratio"
+        "{:<40} {:>9} {:>6} {:>6} {:>6} | {:>9} {:>6} {:>6} {:>6} | {:>6}  goal",
+        "route",
+        "ref req/s",
+        "p99 ms",
+        "worst",
+        "cpu us",
+        "gen req/s",
+        "p99 ms",
+        "worst",
+        "cpu us",
+        "ratio"
     );
     let mut results = Vec::new();
     for route in &routes {
@@ -257,13 +223,15 @@ fn main() {
         }
         let (ours, theirs) = (Measured::combine(&ours), Measured::combine(&theirs));
         println!(
-            "{:<40} {:>9.0} {:>7.2} {:>7.1} | {:>9.0} {:>7.2} {:>7.1} | {:>5.2}x  {}",
+            "{:<40} {:>9.0} {:>6.2} {:>6.2} {:>6.1} | {:>9.0} {:>6.2} {:>6.2} {:>6.1} | {:>5.2}x  {}",
             route.label,
             ours.load.rps,
             ours.load.p99_ms,
+            ours.worst_p99_ms,
             micros(ours.cpu_per_request),
             theirs.load.rps,
             theirs.load.p99_ms,
+            theirs.worst_p99_ms,
             micros(theirs.cpu_per_request),
             theirs.load.rps / ours.load.rps,
             route.goal,
@@ -366,6 +334,7 @@ fn refusal_cost(
             .map(|(after, before)| after.saturating_sub(before));
         (measured, redis_used)
     };
+    settle();
     measure(&generated, &refused, &[], warm_up);
     measure(&generated, &live, &[], warm_up);
     let (refusal, refusal_redis) = with_redis(&refused);
@@ -401,6 +370,32 @@ fn refusal_cost(
         "  (Redis is shared: its figures include whatever else used it meanwhile; \
          /proc counts CPU in 10 ms ticks)"
     );
+}
+
+/// A machine busy for no more than this share of all its cores over a second
+/// is quiet enough to measure on.
+const QUIET_BUSY: f64 = 0.10;
+/// How long [`settle`] waits for that at most.
+const QUIET_AT_MOST: Duration = Duration::from_secs(60);
+
+/// Waits for the machine to be quiet before measuring (see
+/// [`wrk::wait_for_quiet`]), and says what it found.
+fn settle() {
+    let quiet = wrk::wait_for_quiet(QUIET_BUSY, QUIET_AT_MOST);
+    if quiet.quiet {
+        println!(
+            "machine quiet after {:.0} s ({:.0} % busy over the last second)",
+            quiet.waited.as_secs_f64(),
+            quiet.busy * 100.0
+        );
+    } else {
+        println!(
+            "warning: the machine was still {:.0} % busy after {:.0} s of waiting: \
+             figures below may be noisy",
+            quiet.busy * 100.0,
+            quiet.waited.as_secs_f64()
+        );
+    }
 }
 
 /// Nanoseconds since the Unix epoch, for key prefixes no earlier run used.

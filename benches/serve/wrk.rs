@@ -1,4 +1,5 @@
-//! Runs `wrk` and reads its report; reads a process's CPU time from `/proc`.
+//! Runs `wrk` and reads its report; reads from `/proc` a process's CPU time and
+//! how busy the machine is.
 
 use std::path::Path;
 use std::process::Command;
@@ -107,4 +108,61 @@ fn clock_ticks_per_second() -> f64 {
             .and_then(|text| text.trim().parse().ok())
             .unwrap_or(100.0)
     })
+}
+
+/// The busy and the total CPU time of the whole machine so far, in ticks
+/// (`/proc/stat`'s first line; idle and I/O wait are not busy).
+fn machine_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()?
+        .strip_prefix("cpu ")?
+        .split_whitespace()
+        .filter_map(|field| field.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest time is in user).
+    let total: u64 = fields.iter().take(8).sum();
+    let idle = fields.get(3)? + fields.get(4)?;
+    Some((total - idle, total))
+}
+
+/// What [`wait_for_quiet`] saw.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Quiet {
+    /// How long it waited.
+    pub(crate) waited: Duration,
+    /// The busy share of all cores over the last second it watched.
+    pub(crate) busy: f64,
+    /// Whether that share fell to `threshold`.
+    pub(crate) quiet: bool,
+}
+
+/// Waits, one second at a time and for `at_most`, until the whole machine
+/// was busy for no more than `threshold` (a share of all cores) over a second:
+/// so what just ran — release builds, a database created, passwords hashed at
+/// sign-in — is over before a measurement starts, and both services meet the
+/// same machine.
+pub(crate) fn wait_for_quiet(threshold: f64, at_most: Duration) -> Quiet {
+    let started = std::time::Instant::now();
+    loop {
+        let before = machine_ticks();
+        std::thread::sleep(Duration::from_secs(1));
+        let busy = match (before, machine_ticks()) {
+            (Some((busy_before, total_before)), Some((busy_after, total_after))) => {
+                let total = total_after.saturating_sub(total_before).max(1);
+                busy_after.saturating_sub(busy_before) as f64 / total as f64
+            }
+            // Not Linux, or /proc unreadable: nothing to wait for.
+            _ => 0.0,
+        };
+        let quiet = busy <= threshold;
+        if quiet || started.elapsed() >= at_most {
+            return Quiet {
+                waited: started.elapsed(),
+                busy,
+                quiet,
+            };
+        }
+    }
 }
