@@ -224,15 +224,22 @@ fn build_test_and_run(case: &Case<'_>, check: impl FnOnce(&Service)) -> String {
         check_load_example(&project, &service);
     }
     let logs = stop(service);
+    // The access log line of that request: its fields at the top level, its
+    // span (with the request id) in `spans`.
     let line = logs
         .lines()
-        .find(|l| l.contains("e2e-missing-1"))
-        .unwrap_or_else(|| panic!("the request id appears in the logs:\n{logs}"));
+        .find(|l| l.contains("e2e-missing-1") && l.contains("finished processing request"))
+        .unwrap_or_else(|| panic!("the request's access log line:\n{logs}"));
     let json: serde_json::Value = serde_json::from_str(line).expect("JSON log lines");
+    assert!(json["timestamp"].is_string(), "{line}");
+    assert_eq!(json["level"], "INFO", "{line}");
+    assert_eq!(json["message"], "finished processing request", "{line}");
+    assert_eq!(json["status"], 404, "{line}");
     assert!(
-        json.get("timestamp").is_some() && json.get("level").is_some(),
+        json["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0),
         "{line}"
     );
+    assert_eq!(json["spans"][0]["request_id"], "e2e-missing-1", "{line}");
     logs
 }
 
