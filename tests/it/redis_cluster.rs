@@ -3,7 +3,8 @@
 //! the node owning each client's slot), serve cache hits, and hear each
 //! other's invalidations (classic `PUBLISH`, which the cluster forwards to
 //! every node): a write through one is read fresh through the other within
-//! 100 ms.
+//! 100 ms. When the cluster goes away they go on answering, and the Redis
+//! client's own warnings reach their logs.
 //!
 //! The cluster is this test's own: three `redis-server --cluster-enabled yes`
 //! on free ports in a temporary directory, joined by `redis-cli --cluster
@@ -177,9 +178,40 @@ fn two_instances_share_limits_and_cache_on_a_redis_cluster() {
     check_invalidation_across(&one, &other);
     check_shared_limit(&[&one, &other]);
 
-    stop(other);
-    stop(one);
+    // The cluster goes away: the services go on answering, and the Redis
+    // client's own warnings (it logs with the `log` crate, not tracing) are
+    // log lines of their own target.
     drop(cluster);
+    for service in [&one, &other] {
+        for _ in 0..10 {
+            let (status, _, body) = call("GET", &format!("{}/api/v1/products", service.base), None);
+            assert!(status < 500, "{status} with the cluster down: {body}");
+        }
+    }
+    let logs = stop(other) + &stop(one);
+    check_redis_client_logged(&logs);
+}
+
+/// Among `logs`, a warning or error of the Redis client, with its own target
+/// and without the `log` crate's metadata fields.
+fn check_redis_client_logged(logs: &str) {
+    let line = logs
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find(|line| {
+            line["target"]
+                .as_str()
+                .is_some_and(|target| target.starts_with("redis::"))
+                && ["WARN", "ERROR"].contains(&line["level"].as_str().unwrap_or_default())
+        })
+        .unwrap_or_else(|| panic!("no warning of the Redis client in the logs:\n{logs}"));
+    eprintln!("the Redis client logged {line}");
+    let fields = line.as_object().unwrap();
+    assert!(fields.keys().all(|key| !key.starts_with("log.")), "{line}");
+    assert!(
+        line["message"].is_string() && line["timestamp"].is_string(),
+        "{line}"
+    );
 }
 
 /// A product read through `other` is a cache hit there, and an update through
