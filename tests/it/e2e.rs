@@ -13,6 +13,7 @@ use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::support::{cargo_with_env, generated_target_dir, postgres_url, redis_url, stanchion};
@@ -41,17 +42,49 @@ pub(crate) struct Service {
     /// Threads draining stdout and stderr as the service writes: a pipe nobody
     /// reads fills up, and then every log line — every request — blocks.
     drains: Vec<std::thread::JoinHandle<String>>,
+    /// What the service has written to stdout so far.
+    stdout: Arc<Mutex<String>>,
 }
 
-/// Reads `stream` to its end on a thread of its own.
-fn drain(stream: impl std::io::Read + Send + 'static) -> std::thread::JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut text = String::new();
-        for line in BufReader::new(stream).lines().map_while(Result::ok) {
-            text.push_str(&line);
-            text.push('\n');
+impl Service {
+    /// Waits up to `within` for a line of stdout that contains every one of
+    /// `needles`, and returns it.
+    pub(crate) fn wait_for_line(&self, needles: &[&str], within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let found = self
+                .stdout
+                .lock()
+                .unwrap()
+                .lines()
+                .find(|line| needles.iter().all(|needle| line.contains(needle)))
+                .map(str::to_owned);
+            if let Some(line) = found {
+                return line;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no line with {needles:?} on stdout within {within:?}:\n{}",
+                self.stdout.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
         }
-        text
+    }
+}
+
+/// Reads `stream` to its end on a thread of its own, keeping what it read in
+/// `seen` as it goes.
+fn drain(
+    stream: impl std::io::Read + Send + 'static,
+    seen: Arc<Mutex<String>>,
+) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            let mut seen = seen.lock().unwrap();
+            seen.push_str(&line);
+            seen.push('\n');
+        }
+        std::mem::take(&mut *seen.lock().unwrap())
     })
 }
 
@@ -80,14 +113,19 @@ pub(crate) fn start_on(port: u16, binary: &Path, project: &Path, envs: &[(&str, 
         .stderr(Stdio::piped())
         .spawn()
         .expect("the generated binary starts");
+    let stdout = Arc::new(Mutex::new(String::new()));
     let drains = vec![
-        drain(child.stdout.take().expect("piped stdout")),
-        drain(child.stderr.take().expect("piped stderr")),
+        drain(
+            child.stdout.take().expect("piped stdout"),
+            Arc::clone(&stdout),
+        ),
+        drain(child.stderr.take().expect("piped stderr"), Arc::default()),
     ];
     let service = Service {
         child,
         base: format!("http://127.0.0.1:{port}"),
         drains,
+        stdout,
     };
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -123,6 +161,26 @@ pub(crate) fn stop(mut service: Service) -> String {
         .collect();
     assert!(exit.success(), "exit after SIGTERM: {exit:?}\n{logs}");
     logs
+}
+
+/// The access log line of the request that carried `request_id`, on stdout
+/// while the service runs (an idle worker writes the lines it holds): its
+/// fields at the top level, its span (with the id) in `spans`.
+fn check_access_line(service: &Service, request_id: &str) {
+    let line = service.wait_for_line(
+        &[request_id, "finished processing request"],
+        Duration::from_secs(5),
+    );
+    let json: serde_json::Value = serde_json::from_str(&line).expect("JSON log lines");
+    assert!(json["timestamp"].is_string(), "{line}");
+    assert_eq!(json["level"], "INFO", "{line}");
+    assert_eq!(json["message"], "finished processing request", "{line}");
+    assert_eq!(json["status"], 404, "{line}");
+    assert!(
+        json["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0),
+        "{line}"
+    );
+    assert_eq!(json["spans"][0]["request_id"], request_id, "{line}");
 }
 
 /// Checks the base contract over HTTP, shared by every preset.
@@ -162,6 +220,7 @@ pub(crate) fn check_base_contract(service: &Service) {
         serde_json::from_str(&missing.body_mut().read_to_string().unwrap()).unwrap();
     assert_eq!(body["status"], 404, "{body}");
     assert_eq!(body["request_id"], "e2e-missing-1", "{body}");
+    check_access_line(service, "e2e-missing-1");
     for field in ["type", "title", "detail"] {
         assert!(body[field].is_string(), "problem field `{field}`: {body}");
     }
@@ -223,24 +282,7 @@ fn build_test_and_run(case: &Case<'_>, check: impl FnOnce(&Service)) -> String {
     if case.name == "e2e-minimal" {
         check_load_example(&project, &service);
     }
-    let logs = stop(service);
-    // The access log line of that request: its fields at the top level, its
-    // span (with the request id) in `spans`.
-    let line = logs
-        .lines()
-        .find(|l| l.contains("e2e-missing-1") && l.contains("finished processing request"))
-        .unwrap_or_else(|| panic!("the request's access log line:\n{logs}"));
-    let json: serde_json::Value = serde_json::from_str(line).expect("JSON log lines");
-    assert!(json["timestamp"].is_string(), "{line}");
-    assert_eq!(json["level"], "INFO", "{line}");
-    assert_eq!(json["message"], "finished processing request", "{line}");
-    assert_eq!(json["status"], 404, "{line}");
-    assert!(
-        json["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0),
-        "{line}"
-    );
-    assert_eq!(json["spans"][0]["request_id"], "e2e-missing-1", "{line}");
-    logs
+    stop(service)
 }
 
 #[test]
