@@ -100,7 +100,20 @@ impl Nginx {
 }
 
 impl Drop for Nginx {
+    /// A fast shutdown (`TERM`), in which the master stops its worker first:
+    /// a `KILL` of the master alone leaves the worker running and listening.
+    /// `KILL` only if it has not exited within 5 s.
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -308,5 +321,11 @@ fn three_instances_behind_nginx_share_limits_tokens_and_data_and_restart_without
     for service in instances.into_iter().flatten() {
         stop(service);
     }
+    // Stopped, nginx leaves nothing behind that still listens on its port.
+    let base = nginx.base.clone();
     drop(nginx);
+    assert!(
+        agent().get(format!("{base}/health/live")).call().is_err(),
+        "something still answers on nginx's port after it stopped"
+    );
 }
